@@ -1,0 +1,1 @@
+"""The SDK side: builds, deploys and operates the pipeline, and runs it locally. It never reads waveforms."""

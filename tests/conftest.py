@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from pipeline.cli import main as cli_main
+
+REAL_DATA = Path(__file__).parent / "data" / "mimic3wdb-real"
+
+
+@dataclass
+class ExtractRun:
+    exit_code: int
+    stdout: str
+    stderr: str
+    output_dir: Path
+
+    @property
+    def features(self) -> pd.DataFrame:
+        return pd.read_parquet(self.output_dir / "features.parquet")
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        text = (self.output_dir / "errors.jsonl").read_text()
+        return [json.loads(line) for line in text.splitlines()]
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return json.loads((self.output_dir / "summary.json").read_text())
+
+
+@pytest.fixture
+def real_data() -> Path:
+    return REAL_DATA
+
+
+@pytest.fixture
+def extract(tmp_path: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """Run ``waveform-pipeline extract`` in-process on a folder; return what it printed and wrote."""
+    counter = iter(range(1_000_000))
+
+    def run(input_dir: Path, *extra: str, group: str = "30") -> ExtractRun:
+        output_dir = tmp_path / f"out{next(counter)}"
+        argv = ["extract", "--input-dir", str(input_dir), "--output-dir", str(output_dir), "--group", group]
+        code = cli_main([*argv, *extra])
+        captured = capsys.readouterr()
+        return ExtractRun(code, captured.out, captured.err, output_dir)
+
+    return run

@@ -1,0 +1,62 @@
+"""The extract step's three ways in: the container script, the project CLI, and (elsewhere) the tests."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, check=False)
+
+
+def test_container_script_and_cli_write_the_same_features(real_data: Path, tmp_path: Path) -> None:
+    script = ROOT / "steps" / "extract" / "extract_group.py"
+    args = ["--input-dir", str(real_data / "32"), "--group", "32", "--workers", "2"]
+    by_script = run([sys.executable, str(script), *args, "--output-dir", str(tmp_path / "a")], cwd=tmp_path)
+    by_cli = run(
+        [str(BIN / "waveform-pipeline"), "extract", *args, "--output-dir", str(tmp_path / "b")], cwd=tmp_path
+    )
+    assert by_script.returncode == 0 == by_cli.returncode, by_script.stderr + by_cli.stderr
+    assert "19 of 19 records summarised" in by_cli.stdout
+    a = pd.read_parquet(tmp_path / "a" / "features.parquet")
+    b = pd.read_parquet(tmp_path / "b" / "features.parquet")
+    assert a.equals(b) and len(a) == 45
+
+
+def test_group_defaults_to_the_input_folder_name(real_data: Path, tmp_path: Path) -> None:
+    result = run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "extract",
+            "--input-dir",
+            str(real_data / "30"),
+            "--output-dir",
+            "o",
+        ],
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "o" / "summary.json").read_text())["group"] == "30"
+
+
+def test_help_is_available_on_every_command(tmp_path: Path) -> None:
+    for command in (["--help"], ["extract", "--help"]):
+        result = run([sys.executable, "-m", "pipeline", *command], cwd=ROOT)
+        assert result.returncode == 0 and "usage: waveform-pipeline" in result.stdout
+
+
+def test_bad_arguments_end_in_a_message_not_a_traceback(tmp_path: Path) -> None:
+    result = run([sys.executable, "-m", "pipeline", "extract", "--workers", "0"], cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].endswith("argument --workers: must be at least 1, not 0")

@@ -1,0 +1,98 @@
+"""Micro-sharding: CPUs the job may use, chunks balanced by bytes, long records split and merged exactly."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from steps.waveforms.header import read_header
+from steps.waveforms.record_summary import RecordTask
+from steps.waveforms.sharding import RECORD_OVERHEAD_BYTES, plan_chunks, usable_cpus
+from tests.records import assert_statistics_match, digital_signals, reference_statistics, write_record
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tasks_of_sizes(tmp_path: Path, sizes: list[int], fmt: str = "80") -> list[RecordTask]:
+    header_path = write_record(tmp_path, "template", fmt, digital_signals(fmt, 1000, 2, 0))
+    header = read_header(header_path)
+    assert not isinstance(header, type(None))
+    return [
+        RecordTask("30", "rs", f"r{i}", "waveform", header_path, f"rs/r{i}.hea",
+                   replace(header, sig_len=max(size // 2, 1)), None, size)  # type: ignore[arg-type]
+        for i, size in enumerate(sizes)
+    ]  # fmt: skip
+
+
+def chunk_costs(chunks) -> list[float]:  # type: ignore[no-untyped-def]
+    return [sum(item.cost for item in chunk) for chunk in chunks]
+
+
+def test_chunks_are_balanced_by_bytes_not_by_count(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    sizes = [int(s) for s in rng.lognormal(11, 2, 400)]  # many small records, a few large ones
+    tasks = tasks_of_sizes(tmp_path, sizes, fmt="16")
+    chunks = plan_chunks(tasks, workers=2)
+    costs = chunk_costs(chunks)
+    assert len(chunks) == 8
+    assert max(costs) / min(costs) < 1.05
+    assert costs == sorted(costs, reverse=True)  # heaviest first, so no straggler starts last
+    planned = sorted((item.task.record, item.part) for chunk in chunks for item in chunk)
+    assert {record for record, _ in planned} == {task.record for task in tasks}  # nothing lost
+    # Count-based chunks, the reference pattern, on the same records:
+    count_based = [sum(s + RECORD_OVERHEAD_BYTES for s in part) for part in np.array_split(sizes, 8)]
+    assert max(count_based) / min(count_based) > 2
+
+
+def test_a_record_larger_than_a_fair_share_is_cut_into_frame_ranges(tmp_path: Path) -> None:
+    tasks = tasks_of_sizes(tmp_path, [50_000_000, 1_000, 2_000])
+    chunks = plan_chunks(tasks, workers=2)
+    ranges = sorted(
+        (item.frame_start, item.frame_end) for chunk in chunks for item in chunk if item.task.record == "r0"
+    )
+    assert len(ranges) > 1
+    assert ranges[0][0] == 0 and ranges[-1][1] == 25_000_000
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))  # contiguous, no gap, no overlap
+    costs = chunk_costs(chunks)
+    assert max(costs) / min(costs) < 1.2
+
+
+def test_one_worker_gets_one_chunk_of_whole_records(tmp_path: Path) -> None:
+    chunks = plan_chunks(tasks_of_sizes(tmp_path, [50_000_000, 10]), workers=1)
+    assert len(chunks) == 1 and all(item.frame_end is None for item in chunks[0])
+
+
+def test_split_records_merge_to_the_exact_statistics(tmp_path: Path, extract) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "30" / "3000001"
+    long80 = write_record(folder, "long80", "80", digital_signals("80", 300_000, 2, 1))
+    long16 = write_record(folder, "long16", "16", digital_signals("16", 200_000, 3, 2))
+    write_record(folder, "short", "80", digital_signals("80", 100, 2, 3))
+    run = extract(tmp_path / "30", "--workers", "2")
+    assert run.errors == []
+    for header in (long80, long16):
+        rows = run.features[run.features["record"] == header.stem].sort_values("signal_index")
+        for row, expected in zip(rows.to_dict("records"), reference_statistics(header), strict=True):
+            assert_statistics_match(row, expected, header.stem)
+    single = extract(tmp_path / "30", "--workers", "1")
+    assert single.features.equals(run.features)
+
+
+def test_usable_cpus_honours_cpu_affinity(tmp_path: Path) -> None:
+    assert usable_cpus() <= len(os.sched_getaffinity(0))
+    first_cpu = min(os.sched_getaffinity(0))
+    out = tmp_path / "out"
+    subprocess.run(
+        [sys.executable, str(ROOT / "steps" / "extract" / "extract_group.py"),
+         "--input-dir", str(ROOT / "tests" / "data" / "mimic3wdb-real" / "30"), "--output-dir", str(out)],
+        preexec_fn=lambda: os.sched_setaffinity(0, {first_cpu}),
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    assert json.loads((out / "summary.json").read_text())["workers"] == 1
