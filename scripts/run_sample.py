@@ -11,8 +11,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scripts.generate_sample_data import generate  # noqa: E402
-from steps.extract import extract_group as extract_step  # noqa: E402
+from scripts.generate_sample_data import generate
+from steps.extract import extract_group as extract_step
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,19 +9,27 @@ from pathlib import Path
 
 import pytest
 
-from steps.waveforms.outputs import atomic_path, write_features
+from steps.waveforms.outputs import atomic_path, features_table, write_features
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_a_failed_write_leaves_the_previous_file_and_no_partial(tmp_path: Path) -> None:
     target = tmp_path / "features.parquet"
-    write_features([], target)
+    write_features(features_table([]), target)
     before = target.read_bytes()
-    with pytest.raises(Exception):  # noqa: B017 — any failure while writing
-        write_features([{"group": "30", "n_samples": "not a number"}], target)
+    with pytest.raises(RuntimeError, match="killed"), atomic_path(target) as temporary:
+        temporary.write_bytes(b"PAR1 half a file")
+        raise RuntimeError("killed mid-write")
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["features.parquet"]
+
+
+def test_features_with_another_schema_are_refused(tmp_path: Path) -> None:
+    wrong = features_table([]).drop_columns(["start_time"])
+    with pytest.raises(ValueError, match="schema"):
+        write_features(wrong, tmp_path / "features.parquet")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_target_appears_only_when_complete(tmp_path: Path) -> None:

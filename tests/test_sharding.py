@@ -14,7 +14,7 @@ import numpy as np
 
 from steps.waveforms.header import read_header
 from steps.waveforms.record_summary import RecordTask
-from steps.waveforms.sharding import RECORD_OVERHEAD_BYTES, plan_chunks, usable_cpus
+from steps.waveforms.sharding import RECORD_OVERHEAD_BYTES, balance, chunk_count, record_work, usable_cpus
 from tests.records import assert_statistics_match, digital_signals, reference_statistics, write_record
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +39,8 @@ def test_chunks_are_balanced_by_bytes_not_by_count(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     sizes = [int(s) for s in rng.lognormal(11, 2, 400)]  # many small records, a few large ones
     tasks = tasks_of_sizes(tmp_path, sizes, fmt="16")
-    chunks = plan_chunks(tasks, workers=2)
+    fair_share = sum(s + RECORD_OVERHEAD_BYTES for s in sizes) / chunk_count(2)
+    chunks = balance([work for task in tasks for work in record_work(task, fair_share)], chunk_count(2))
     costs = chunk_costs(chunks)
     assert len(chunks) == 8
     assert max(costs) / min(costs) < 1.05
@@ -53,7 +54,8 @@ def test_chunks_are_balanced_by_bytes_not_by_count(tmp_path: Path) -> None:
 
 def test_a_record_larger_than_a_fair_share_is_cut_into_frame_ranges(tmp_path: Path) -> None:
     tasks = tasks_of_sizes(tmp_path, [50_000_000, 1_000, 2_000])
-    chunks = plan_chunks(tasks, workers=2)
+    fair_share = (50_003_000 + 3 * RECORD_OVERHEAD_BYTES) / chunk_count(2)
+    chunks = balance([work for task in tasks for work in record_work(task, fair_share)], chunk_count(2))
     ranges = sorted(
         (item.frame_start, item.frame_end) for chunk in chunks for item in chunk if item.task.record == "r0"
     )
@@ -64,9 +66,10 @@ def test_a_record_larger_than_a_fair_share_is_cut_into_frame_ranges(tmp_path: Pa
     assert max(costs) / min(costs) < 1.2
 
 
-def test_one_worker_gets_one_chunk_of_whole_records(tmp_path: Path) -> None:
-    chunks = plan_chunks(tasks_of_sizes(tmp_path, [50_000_000, 10]), workers=1)
-    assert len(chunks) == 1 and all(item.frame_end is None for item in chunks[0])
+def test_records_in_wide_formats_are_never_split(tmp_path: Path) -> None:
+    (task,) = tasks_of_sizes(tmp_path, [50_000_000], fmt="32")
+    assert record_work(task, fair_share=1_000_000) == [record_work(task, fair_share=1e12)[0]]
+    assert chunk_count(1) == 1
 
 
 def test_split_records_merge_to_the_exact_statistics(tmp_path: Path, extract) -> None:  # type: ignore[no-untyped-def]
@@ -96,3 +99,20 @@ def test_usable_cpus_honours_cpu_affinity(tmp_path: Path) -> None:
         capture_output=True,
     )  # fmt: skip
     assert json.loads((out / "summary.json").read_text())["workers"] == 1
+
+
+def test_many_record_sets_over_two_workers_equal_one_worker(tmp_path: Path, extract) -> None:  # type: ignore[no-untyped-def]
+    for folder in range(12):
+        for segment in range(1, 4):
+            name = f"30{folder:05d}_{segment:04d}"
+            write_record(
+                tmp_path / "30" / f"30{folder:05d}",
+                name,
+                "80",
+                digital_signals("80", 50 * segment, 2, folder),
+            )
+    one = extract(tmp_path / "30", "--workers", "1")
+    two = extract(tmp_path / "30", "--workers", "2")
+    assert one.features.equals(two.features) and len(one.features) == 12 * 3 * 2
+    for key in ("headers_found", "records_discovered", "records_summarised", "rows", "bytes_read"):
+        assert one.summary[key] == two.summary[key], key

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import EmptyGroupError, MissingSegmentError, RecordError
+from .errors import MissingSegmentError, RecordError
 from .header import MultiSegmentHeader, RecordHeader, read_header, start_datetime
 from .record_summary import RecordTask
 
@@ -38,7 +38,6 @@ class RecordFailure:
 class Discovery:
     tasks: list[RecordTask] = field(default_factory=list)
     failures: list[RecordFailure] = field(default_factory=list)  # records that failed before any reading
-    group_problems: list[RecordFailure] = field(default_factory=list)  # not records: e.g. an empty group
     headers: Counter[str] = field(default_factory=Counter)  # by kind: record, master, layout, unparsable, ...
 
     @property
@@ -46,72 +45,97 @@ class Discovery:
         return len(self.tasks) + len(self.failures)
 
 
-def discover_group(input_dir: Path, group: str) -> Discovery:
+@dataclass(frozen=True)
+class FolderListing:
+    """One folder of the group (a record set): its header names and the size of every other file in it."""
+
+    path: Path
+    headers: tuple[str, ...]
+    sizes: dict[str, int]
+
+    @property
+    def data_bytes(self) -> int:
+        return sum(self.sizes.values())
+
+
+def list_group(input_dir: Path) -> list[FolderListing]:
+    """Every folder under ``input_dir`` (any depth) that holds headers, with its file sizes; no file read."""
+    listings = []
+    pending = [input_dir]
+    while pending:
+        folder = pending.pop()
+        headers: list[str] = []
+        sizes: dict[str, int] = {}
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(Path(entry.path))
+                    continue
+                if entry.name.endswith(".hea"):
+                    headers.append(entry.name)
+                    continue  # a header is costed per record, not by its size
+                with contextlib.suppress(OSError):  # a broken file fails its record later, with its reason
+                    sizes[entry.name] = entry.stat().st_size
+        if headers:
+            listings.append(FolderListing(folder, tuple(sorted(headers)), sizes))
+    return sorted(listings, key=lambda listing: listing.path)
+
+
+def discover_folder(listing: FolderListing, input_dir: Path, group: str) -> Discovery:
+    """Parse a folder's headers: its records, its masters' segment lists, and what fails or is missing."""
     found = Discovery()
-    header_paths = sorted(_find_headers(input_dir))
-    by_folder: dict[Path, dict[str, tuple[Path, RecordHeader]]] = {}
+    records: list[tuple[Path, RecordHeader]] = []
     masters: list[tuple[Path, MultiSegmentHeader]] = []
-    stems: dict[Path, set[str]] = {}
-    for path in header_paths:
-        stems.setdefault(path.parent, set()).add(path.stem)
-        relative = path.relative_to(input_dir).as_posix()
+    for name in listing.headers:
+        path = listing.path / name
         try:
             header = read_header(path)
         except RecordError as exc:
             found.headers["unparsable"] += 1
-            found.failures.append(RecordFailure.of(group, relative, path.stem, exc))
+            found.failures.append(RecordFailure.of(group, _relative(path, input_dir), path.stem, exc))
             continue
         if isinstance(header, MultiSegmentHeader):
             found.headers["master"] += 1
             masters.append((path, header))
-            continue
-        by_folder.setdefault(path.parent, {})[path.stem] = (path, header)
+        elif not any(spec.stored_in_file for spec in header.signals):
+            found.headers["layout" if header.name.endswith("_layout") else "no_signal_files"] += 1
+        else:
+            found.headers["record"] += 1
+            records.append((path, header))
 
     segment_starts = _segment_start_times(masters)
-    for path, header in (entry for folder in by_folder.values() for entry in folder.values()):
-        if not any(spec.stored_in_file for spec in header.signals):
-            found.headers["layout" if header.name.endswith("_layout") else "no_signal_files"] += 1
-            continue
-        found.headers["record"] += 1
-        found.tasks.append(_record_task(input_dir, group, path, header, segment_starts))
+    record_set = _relative(listing.path, input_dir)
+    for path, header in records:
+        start = _start_time(header, segment_starts.get(path.stem))
+        found.tasks.append(_record_task(input_dir, group, record_set, path, header, start, listing.sizes))
 
+    present = {name[: -len(".hea")] for name in listing.headers}
     for path, master in masters:
-        present = stems[path.parent]
         for segment, _length in master.segments:
             if segment != "~" and segment not in present:
-                relative = (path.parent / f"{segment}.hea").relative_to(input_dir).as_posix()
                 problem = MissingSegmentError(
                     f"segment {segment} listed by master header {path.name} is missing"
                 )
+                relative = _relative(listing.path / f"{segment}.hea", input_dir)
                 found.failures.append(RecordFailure.of(group, relative, segment, problem))
-
-    if not header_paths:
-        empty = EmptyGroupError(f"group folder {input_dir} holds no WFDB headers (.hea)")
-        found.group_problems.append(RecordFailure.of(group, ".", "", empty))
-    found.tasks.sort(key=lambda task: task.relative_path)
     return found
 
 
-def _find_headers(input_dir: Path) -> list[Path]:
-    headers: list[Path] = []
-    for folder, _dirs, files in os.walk(input_dir):
-        headers.extend(Path(folder) / name for name in files if name.endswith(".hea"))
-    return headers
+def _relative(path: Path, input_dir: Path) -> str:
+    return path.relative_to(input_dir).as_posix()
 
 
-def _segment_start_times(
-    masters: list[tuple[Path, MultiSegmentHeader]],
-) -> dict[tuple[Path, str], dt.datetime]:
+def _segment_start_times(masters: list[tuple[Path, MultiSegmentHeader]]) -> dict[str, dt.datetime]:
     """Start of every segment a dated master lists: master start + preceding samples / fs."""
-    starts: dict[tuple[Path, str], dt.datetime] = {}
-    for path, master in masters:
+    starts: dict[str, dt.datetime] = {}
+    for _path, master in masters:
         origin = start_datetime(master.base_date, master.base_time)
         if origin is None:
             continue
         offset = 0
         for segment, length in master.segments:
             if segment != "~":
-                starts[(path.parent, segment)] = origin + dt.timedelta(seconds=offset / master.fs)
+                starts[segment] = origin + dt.timedelta(seconds=offset / master.fs)
             offset += length
     return starts
 
@@ -139,26 +163,21 @@ def _start_time(header: RecordHeader, from_master: dt.datetime | None) -> str | 
 def _record_task(
     input_dir: Path,
     group: str,
+    record_set: str,
     path: Path,
     header: RecordHeader,
-    segment_starts: dict[tuple[Path, str], dt.datetime],
+    start_time: str | None,
+    sizes: dict[str, int],
 ) -> RecordTask:
-    start_time = _start_time(header, segment_starts.get((path.parent, path.stem)))
-    record_set = path.parent.relative_to(input_dir).as_posix()
     files = {spec.file_name for spec in header.signals if spec.stored_in_file}
-    data_bytes = 0
-    for name in files:
-        # A missing or unreadable signal file fails the record when it is summarised, with its reason.
-        with contextlib.suppress(OSError):
-            data_bytes += (path.parent / name).stat().st_size
     return RecordTask(
         group=group,
         record_set=record_set,
         record=header.name,
         kind="numerics" if header.name.endswith("n") else "waveform",
         header_path=path,
-        relative_path=path.relative_to(input_dir).as_posix(),
+        relative_path=_relative(path, input_dir),
         header=header,
         start_time=start_time,
-        data_bytes=data_bytes,
+        data_bytes=sum(sizes.get(name, 0) for name in files),
     )

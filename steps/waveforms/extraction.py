@@ -1,22 +1,39 @@
-"""Extracting one patient group: discover its records, summarise them over every usable CPU, write outputs."""
+"""Extracting one patient group: list its record sets, summarise them over every usable CPU, write outputs.
+
+The parent only lists folders and file sizes. Record sets are handed to workers whole (discovery, header
+parsing and summaries all run in the worker), except a record set heavier than one chunk's fair share: the
+parent parses that one itself, so its long records can be cut into frame ranges whose histograms merge
+exactly, and no worker is left as a straggler.
+"""
 
 from __future__ import annotations
 
 import logging
 import resource
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from joblib import Parallel, delayed
 
-from .discovery import RecordFailure, discover_group
-from .errors import InputFolderError, RecordError
-from .outputs import ERRORS_FILE, FEATURES_FILE, SUMMARY_FILE, write_errors, write_features, write_summary
+from .discovery import Discovery, FolderListing, RecordFailure, discover_folder, list_group
+from .errors import EmptyGroupError, InputFolderError, RecordError
+from .outputs import (
+    ERRORS_FILE,
+    FEATURES_FILE,
+    SUMMARY_FILE,
+    features_table,
+    sorted_features,
+    write_errors,
+    write_features,
+    write_summary,
+)
 from .record_summary import Histograms, RecordTask, rows_from_histograms, summarise_range, summarise_record
-from .sharding import WorkItem, plan_chunks, usable_cpus
+from .sharding import FolderWork, RecordWork, Work, balance, chunk_count, record_work, usable_cpus
 
 log = logging.getLogger("waveforms.extract")
 
@@ -33,41 +50,80 @@ class PartialRecord:
 
 @dataclass
 class ChunkResult:
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    headers: Counter[str] = field(default_factory=Counter)
+    records_discovered: int = 0
+    rows: list[dict[str, Any]] = field(default_factory=list)  # while summarising; then as tables
+    tables: list[pa.Table] = field(default_factory=list)  # columnar: cheap to send back and to sort
     failures: list[RecordFailure] = field(default_factory=list)
     partials: list[PartialRecord] = field(default_factory=list)
     records_summarised: int = 0
     bytes_read: int = 0
     peak_rss_mb: float = 0.0
 
+    def add_discovery(self, discovery: Discovery) -> None:
+        self.headers.update(discovery.headers)
+        self.records_discovered += discovery.records_discovered
+        self.failures.extend(discovery.failures)
 
-def summarise_chunk(items: list[WorkItem]) -> ChunkResult:
-    """Run in a worker: summarise each item; a record that fails is reported and the chunk goes on."""
+    def merge(self, other: ChunkResult) -> None:
+        self.headers.update(other.headers)
+        self.records_discovered += other.records_discovered
+        self.tables.extend(other.tables)
+        self.failures.extend(other.failures)
+        self.partials.extend(other.partials)
+        self.records_summarised += other.records_summarised
+        self.bytes_read += other.bytes_read
+        self.peak_rss_mb = max(self.peak_rss_mb, other.peak_rss_mb)
+
+
+def summarise_chunk(items: list[Work], input_dir: Path, group: str) -> ChunkResult:
+    """Run in a worker: discover and summarise; a record that fails is reported and the chunk goes on."""
     result = ChunkResult()
     for item in items:
-        task = item.task
-        try:
-            if item.frame_end is None:
-                rows, read = summarise_record(task)
-                result.rows.extend(rows)
-                result.records_summarised += 1
-            else:
-                histograms, read = summarise_range(task, item.frame_start, item.frame_end)
-                result.partials.append(PartialRecord(task, item.part, item.parts, histograms))
-            result.bytes_read += read
-        except RecordError as exc:
-            result.failures.append(RecordFailure.of(task.group, task.relative_path, task.record, exc))
-        except Exception as exc:  # one record's surprise never takes the group down: it is reported instead
-            failure = RecordFailure(
-                task.group,
-                task.relative_path,
-                task.record,
-                "unexpected_error",
-                f"{type(exc).__name__}: {exc}",
-            )
-            result.failures.append(failure)
-    result.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        if isinstance(item, FolderWork):
+            discovery = discover_folder(item.listing, input_dir, group)
+            result.add_discovery(discovery)
+            for task in discovery.tasks:
+                _summarise(RecordWork(task), result)
+        else:
+            _summarise(item, result)
+    result.tables.append(features_table(result.rows))
+    result.rows = []
+    result.peak_rss_mb = peak_rss_mb()
     return result
+
+
+def _summarise(item: RecordWork, result: ChunkResult) -> None:
+    task = item.task
+    try:
+        if item.frame_end is None:
+            rows, read = summarise_record(task)
+            result.rows.extend(rows)
+            result.records_summarised += 1
+        else:
+            histograms, read = summarise_range(task, item.frame_start, item.frame_end)
+            result.partials.append(PartialRecord(task, item.part, item.parts, histograms))
+        result.bytes_read += read
+    except RecordError as exc:
+        result.failures.append(RecordFailure.of(task.group, task.relative_path, task.record, exc))
+    except Exception as exc:  # one record's surprise never takes the group down: it is reported instead
+        message = f"{type(exc).__name__}: {exc}"
+        result.failures.append(
+            RecordFailure(task.group, task.relative_path, task.record, "unexpected_error", message)
+        )
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak resident memory. ``VmHWM`` rather than ``ru_maxrss``: a worker started by
+    fork + exec inherits its parent's ``ru_maxrss`` on Linux, which would overstate a worker's peak."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 @dataclass
@@ -101,64 +157,62 @@ def extract_group(input_dir: Path, output_dir: Path, group: str, workers: int | 
     if not input_dir.is_dir():
         raise InputFolderError(f"input {input_dir} is not a folder")
     workers = workers or usable_cpus()
-    discovery = discover_group(input_dir, group)
-    log.info(
-        "group %s: %d records in %d headers", group, discovery.records_discovered, discovery.headers.total()
-    )
+    listings = list_group(input_dir)
+    log.info("group %s: %d record-set folders", group, len(listings))
 
-    rows: list[dict[str, Any]] = []
-    failures = list(discovery.failures)
-    summarised = 0
-    bytes_read = 0
-    peak_rss = 0.0
-    chunks = plan_chunks(discovery.tasks, workers)
+    total = ChunkResult()
+    items: list[Work] = []
+    folders = [FolderWork(listing) for listing in listings]
+    fair_share = sum(folder.cost for folder in folders) / chunk_count(workers)
+    for folder in folders:
+        if workers > 1 and folder.cost > fair_share:
+            discovery = discover_folder(folder.listing, input_dir, group)
+            total.add_discovery(discovery)
+            items.extend(work for task in discovery.tasks for work in record_work(task, fair_share))
+        else:
+            items.append(folder)
+    for result in _run_chunks(balance(items, chunk_count(workers)), workers, input_dir, group):
+        total.merge(result)
     partials: dict[str, list[PartialRecord]] = {}
-    for chunk_result in _run_chunks(chunks, workers):
-        rows.extend(chunk_result.rows)
-        failures.extend(chunk_result.failures)
-        summarised += chunk_result.records_summarised
-        bytes_read += chunk_result.bytes_read
-        peak_rss = max(peak_rss, chunk_result.peak_rss_mb)
-        for partial in chunk_result.partials:
-            partials.setdefault(partial.task.relative_path, []).append(partial)
-    merged_rows, merged = _merge_partials(partials, {f.path for f in failures})
-    rows.extend(merged_rows)
-    summarised += merged
-    failures = _one_failure_per_record(failures)
+    for partial in total.partials:
+        partials.setdefault(partial.task.relative_path, []).append(partial)
+    merged_rows, merged = _merge_partials(partials, {failure.path for failure in total.failures})
+    total.tables.append(features_table(merged_rows))
+    total.records_summarised += merged
+    failures = sorted(_one_failure_per_record(total.failures), key=lambda failure: failure.path)
+    reported = failures + _group_problems(input_dir, group, listings)
+    features = sorted_features(total.tables)
 
-    rows.sort(key=lambda row: (row["record_set"], row["record"], row["signal_index"]))
-    failures.sort(key=lambda failure: failure.path)
-    reported = failures + discovery.group_problems
     summary = GroupSummary(
         group=group,
-        headers_found=discovery.headers.total(),
-        headers_by_kind=dict(sorted(discovery.headers.items())),
-        records_discovered=discovery.records_discovered,
-        records_summarised=summarised,
+        headers_found=total.headers.total(),
+        headers_by_kind=dict(sorted(total.headers.items())),
+        records_discovered=total.records_discovered,
+        records_summarised=total.records_summarised,
         records_failed=len(failures),
-        rows=len(rows),
-        bytes_read=bytes_read,
+        rows=features.num_rows,
+        bytes_read=total.bytes_read,
         seconds=0.0,
         workers=workers,
-        peak_rss_mb_per_worker=peak_rss,
+        peak_rss_mb_per_worker=total.peak_rss_mb,
         errors_reported=len(reported),
         failures=reported,
     )
     output_dir.mkdir(parents=True, exist_ok=True)
-    write_features(rows, output_dir / FEATURES_FILE)
+    write_features(features, output_dir / FEATURES_FILE)
     write_errors(reported, output_dir / ERRORS_FILE)
     summary.seconds = time.perf_counter() - started
     write_summary(summary.as_json(), output_dir / SUMMARY_FILE)
     return summary
 
 
-def _run_chunks(chunks: list[list[WorkItem]], workers: int) -> Iterator[ChunkResult]:
+def _run_chunks(chunks: list[list[Work]], workers: int, input_dir: Path, group: str) -> Iterator[ChunkResult]:
     if workers == 1 or len(chunks) <= 1:
         for chunk in chunks:
-            yield summarise_chunk(chunk)
+            yield summarise_chunk(chunk, input_dir, group)
         return
     parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator_unordered")
-    yield from parallel(delayed(summarise_chunk)(chunk) for chunk in chunks)
+    yield from parallel(delayed(summarise_chunk)(chunk, input_dir, group) for chunk in chunks)
 
 
 def _merge_partials(
@@ -187,3 +241,10 @@ def _one_failure_per_record(failures: Iterable[RecordFailure]) -> list[RecordFai
     for failure in failures:
         unique.setdefault(failure.path, failure)
     return list(unique.values())
+
+
+def _group_problems(input_dir: Path, group: str, listings: list[FolderListing]) -> list[RecordFailure]:
+    if listings:
+        return []
+    empty = EmptyGroupError(f"group folder {input_dir} holds no WFDB headers (.hea)")
+    return [RecordFailure.of(group, ".", "", empty)]

@@ -69,8 +69,21 @@ def atomic_text(target: Path) -> Iterator[IO[str]]:
         os.fsync(stream.fileno())
 
 
-def write_features(rows: list[dict[str, Any]], target: Path) -> None:
-    table = pa.Table.from_pylist(rows, schema=FEATURE_SCHEMA)
+def features_table(rows: list[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=FEATURE_SCHEMA)
+
+
+def sorted_features(tables: list[pa.Table]) -> pa.Table:
+    """One table of every row, in a stable order: record set, record, signal."""
+    table = pa.concat_tables(tables) if tables else features_table([])
+    return table.sort_by(
+        [("record_set", "ascending"), ("record", "ascending"), ("signal_index", "ascending")]
+    )
+
+
+def write_features(table: pa.Table, target: Path) -> None:
+    if not table.schema.equals(FEATURE_SCHEMA):
+        raise ValueError(f"features table does not have the agreed schema: {table.schema.names}")
     with atomic_path(target) as temporary:
         pq.write_table(table, temporary, compression="snappy")
 

@@ -46,21 +46,25 @@ class RecordTask:
 
 Histograms = dict[int, NarrowHistogram]
 
+# Below this many frames, summing the 65,536-bin joint histogram's margins costs more than it saves.
+JOINT_HISTOGRAM_MIN_FRAMES = 1 << 16
 
-def record_length(task: RecordTask) -> tuple[int, list[SignalFile]]:
-    """Check every signal file against the header; return the record's frames and its signal files."""
+
+def record_length(task: RecordTask) -> tuple[int, list[SignalFile], int]:
+    """Check every signal file against the header: the record's frames, its signal files, their bytes."""
     header = task.header
     files = signal_files_of(header, task.header_path.parent)
-    sig_len = header.sig_len
-    lengths = {checked_length(f, sig_len, sig_len_given=sig_len is not None) for f in files}
+    checked = [checked_length(signal_file, header.sig_len) for signal_file in files]
+    lengths = {frames for frames, _ in checked}
     if len(lengths) > 1:
         raise CorruptSignalError(f"signal files of {task.record} hold different lengths: {sorted(lengths)}")
-    return (lengths.pop() if lengths else (sig_len or 0)), files
+    sig_len = lengths.pop() if lengths else (header.sig_len or 0)
+    return sig_len, files, sum(size for _, size in checked)
 
 
 def summarise_record(task: RecordTask) -> tuple[list[dict[str, Any]], int]:
     """Feature rows of a whole record, and the signal bytes read."""
-    sig_len, files = record_length(task)
+    sig_len, files, size = record_length(task)
     statistics: dict[int, PhysicalStatistics] = {}
     for signal_file in files:
         if is_narrow(signal_file.fmt):
@@ -69,12 +73,12 @@ def summarise_record(task: RecordTask) -> tuple[list[dict[str, Any]], int]:
                 statistics[spec.index] = histograms[spec.index].statistics(spec.adc_gain, spec.baseline)
         else:
             statistics.update(_wide_statistics(signal_file, task.header_path, sig_len))
-    return feature_rows(task, sig_len, statistics), sum(f.path.stat().st_size for f in files)
+    return feature_rows(task, sig_len, statistics), size
 
 
 def summarise_range(task: RecordTask, frame_start: int, frame_end: int) -> tuple[Histograms, int]:
     """Histograms of one frame range of a splittable record; merged by the caller across ranges."""
-    sig_len, files = record_length(task)
+    sig_len, files, _ = record_length(task)
     if frame_end > sig_len:
         raise CorruptSignalError(
             f"frame range {frame_start}-{frame_end} beyond the record's {sig_len} frames"
@@ -104,7 +108,7 @@ def histograms_of_range(
     histograms = {spec.index: NarrowHistogram(bits, format_low(fmt)) for spec in signal_file.signals}
     ordered = [histograms[spec.index] for spec in signal_file.signals]
     for block in iter_blocks(signal_file, header_path, frame_start, frame_end):
-        if block.dtype == np.uint8 and block.shape[1] == 2:
+        if block.dtype == np.uint8 and block.shape[1] == 2 and len(block) >= JOINT_HISTOGRAM_MIN_FRAMES:
             # Two 8-bit signals: one histogram of byte pairs (as uint16) is the joint histogram; its margins
             # are the two signals' histograms. One bincount instead of two strided ones.
             joint = np.bincount(block.view("<u2").ravel(), minlength=1 << 16).reshape(256, 256)

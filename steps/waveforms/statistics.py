@@ -15,9 +15,8 @@ numpy's default (linear) method, reproduced here operation by operation so the r
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -52,40 +51,35 @@ class SortedCounts:
 
     def __init__(self, values: np.ndarray, counts: np.ndarray) -> None:
         self.values = values.astype(np.int64, copy=False)
-        self.counts = counts.astype(np.int64, copy=False)
-        self._cumulative = np.cumsum(self.counts)
+        self._cumulative = np.cumsum(counts, dtype=np.int64)
         self.n = int(self._cumulative[-1]) if len(self._cumulative) else 0
 
-    def order_statistic(self, k: int) -> int:
-        """The k-th smallest value (0-based)."""
-        return int(self.values[np.searchsorted(self._cumulative, k, side="right")])
+    def order_statistics(self, ranks: list[int]) -> list[int]:
+        """The values of the given 0-based ranks in the sorted signal."""
+        return self.values[np.searchsorted(self._cumulative, ranks, side="right")].tolist()
 
 
-def numpy_linear_percentile(n: int, percent: float, physical_at_rank: Callable[[int], Any]) -> float:
-    """``np.nanpercentile(x, percent)`` for the sorted valid samples, given the physical value at a rank.
+def percentile_plan(n: int, percent: float) -> tuple[int, int, float]:
+    """The two ranks and the weight of ``np.nanpercentile(x, percent)`` over ``n`` sorted valid samples.
 
-    Mirrors numpy's ``_compute_virtual_index``, ``_get_indexes`` and ``_lerp`` for the linear method
-    (alpha = beta = 1), in the same floating-point operations.
+    Mirrors numpy's ``_compute_virtual_index`` and ``_get_indexes`` for the linear method (alpha = beta = 1)
+    in the same floating-point operations.
     """
     q = percent / 100
     virtual = n * q + (1 + q * (1 - 1 - 1)) - 1
     previous = math.floor(virtual)
-    following = previous + 1
     if virtual >= n - 1:
-        previous = following = n - 1
-        gamma_base = -1  # numpy stores the clipped index as -1; gamma then multiplies a zero difference
-    elif virtual < 0:
-        previous = following = 0
-        gamma_base = 0
-    else:
-        gamma_base = previous
-    gamma = virtual - gamma_base
-    a = physical_at_rank(previous)
-    b = physical_at_rank(following)
+        # numpy stores the clipped index as -1; gamma then weighs a zero difference
+        return n - 1, n - 1, virtual + 1
+    if virtual < 0:
+        return 0, 0, virtual
+    return previous, previous + 1, virtual - previous
+
+
+def lerp(a: float, b: float, gamma: float) -> float:
+    """numpy's ``_lerp``: exact at both ends."""
     diff = b - a
-    if gamma >= 0.5:
-        return float(b - diff * (1 - gamma))
-    return float(a + diff * gamma)
+    return b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma
 
 
 def physical_statistics(
@@ -95,28 +89,21 @@ def physical_statistics(
     n = sorted_counts.n
     if n == 0:
         return PhysicalStatistics.empty()
-    mean_digital = sum_digital / n  # int / int: correctly rounded
-    base = np.float64(baseline)
-    g = np.float64(gain)
-
-    def physical_at_rank(rank: int) -> np.float64:
-        # The same float64 operations as wfdb's digital-to-physical conversion.
-        return (np.float64(sorted_counts.order_statistic(rank)) - base) / g
-
-    low = physical_at_rank(0)
-    high = physical_at_rank(n - 1)
-    if gain < 0:
-        low, high = high, low
-        rank_of = lambda rank: physical_at_rank(n - 1 - rank)  # noqa: E731 — descending physical order
-    else:
-        rank_of = physical_at_rank
-    p05, p50, p95 = (numpy_linear_percentile(n, p, rank_of) for p in PERCENTILES)
+    plans = [percentile_plan(n, percent) for percent in PERCENTILES]
+    ranks = [0, n - 1, *(rank for previous, following, _ in plans for rank in (previous, following))]
+    if gain < 0:  # a negative gain reverses the order: physical rank k is digital rank n - 1 - k
+        ranks = [n - 1 - rank for rank in ranks]
+    # Python floats are IEEE doubles: the same operations as wfdb's float64 (d - baseline) / gain.
+    physical = [(float(d) - baseline) / gain for d in sorted_counts.order_statistics(ranks)]
+    p05, p50, p95 = (
+        lerp(physical[2 + 2 * i], physical[3 + 2 * i], gamma) for i, (_, _, gamma) in enumerate(plans)
+    )
     return PhysicalStatistics(
         n_valid=n,
-        mean=float((np.float64(mean_digital) - base) / g),
-        std=float(math.sqrt(squared_deviations / n) / abs(gain)),
-        min=float(low),
-        max=float(high),
+        mean=(sum_digital / n - baseline) / gain,  # int / int: correctly rounded
+        std=math.sqrt(squared_deviations / n) / abs(gain),
+        min=physical[0],
+        max=physical[1],
         p05=p05,
         p50=p50,
         p95=p95,
@@ -205,16 +192,13 @@ class WideSignalSummary:
     def wanted_high_bins(self) -> set[int]:
         if self.n == 0:
             return set()
-        cumulative = np.cumsum(self.high)
-        ranks = set()
+        ranks = {0, self.n - 1}
         for percent in PERCENTILES:
-            q = percent / 100
-            virtual = self.n * q + (1 + q * (1 - 1 - 1)) - 1
-            base = min(max(math.floor(virtual), 0), self.n - 1)
-            ranks.update({base, min(base + 1, self.n - 1)})
-        ranks.update({0, self.n - 1})
+            previous, following, _ = percentile_plan(self.n, percent)
+            ranks.update({previous, following})
         ranks.update({self.n - 1 - rank for rank in ranks})  # a negative gain reverses the physical order
-        return {int(np.searchsorted(cumulative, rank, side="right")) for rank in ranks}
+        cumulative = np.cumsum(self.high)
+        return {int(b) for b in np.searchsorted(cumulative, sorted(ranks), side="right")}
 
     def second_pass(self, digital: np.ndarray, mean_digital: float, wanted: Iterable[int]) -> None:
         offsets = self._valid_offsets(digital)
