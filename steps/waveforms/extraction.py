@@ -13,12 +13,13 @@ import resource
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from joblib import Parallel, delayed
+from joblib.externals.loky import get_reusable_executor
 
 from .discovery import Discovery, FolderListing, RecordFailure, discover_folder, list_group
 from .errors import EmptyGroupError, InputFolderError, RecordError
@@ -207,12 +208,19 @@ def extract_group(input_dir: Path, output_dir: Path, group: str, workers: int | 
 
 
 def _run_chunks(chunks: list[list[Work]], workers: int, input_dir: Path, group: str) -> Iterator[ChunkResult]:
+    """Chunks to loky's reusable worker processes (joblib's own), results as they complete.
+
+    The executor directly rather than ``joblib.Parallel``: same workers, but Parallel costs ~10 ms a call on
+    this machine against ~1 ms, a tenth of a 256 MB group's run on two cores.
+    """
     if workers == 1 or len(chunks) <= 1:
         for chunk in chunks:
             yield summarise_chunk(chunk, input_dir, group)
         return
-    parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator_unordered")
-    yield from parallel(delayed(summarise_chunk)(chunk, input_dir, group) for chunk in chunks)
+    executor = get_reusable_executor(max_workers=workers)
+    futures = [executor.submit(summarise_chunk, chunk, input_dir, group) for chunk in chunks]
+    for future in as_completed(futures):
+        yield future.result()
 
 
 def _merge_partials(
