@@ -7,11 +7,13 @@ import json
 import os
 import subprocess
 import sys
+import tracemalloc
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
+from steps.waveforms.extraction import extract_group
 from steps.waveforms.header import read_header
 from steps.waveforms.record_summary import RecordTask
 from steps.waveforms.sharding import RECORD_OVERHEAD_BYTES, balance, chunk_count, record_work, usable_cpus
@@ -116,3 +118,24 @@ def test_many_record_sets_over_two_workers_equal_one_worker(tmp_path: Path, extr
     assert one.features.equals(two.features) and len(one.features) == 12 * 3 * 2
     for key in ("headers_found", "records_discovered", "records_summarised", "rows", "bytes_read"):
         assert one.summary[key] == two.summary[key], key
+
+
+def test_memory_stays_bounded_whatever_the_record_length(tmp_path: Path) -> None:
+    """A 96 MB signal file is streamed: numpy's allocations (traced by tracemalloc) stay a few MB."""
+    folder = tmp_path / "30" / "3000001"
+    folder.mkdir(parents=True)
+    frames = 32_000_000
+    (folder / "long_0001.dat").write_bytes(
+        np.random.default_rng(0).integers(1, 256, frames * 3, np.uint8).tobytes()
+    )
+    (folder / "long_0001.hea").write_text(
+        f"long_0001 3 125 {frames}\n" + "".join(f"long_0001.dat 80 80/mV 8 0 0 0 0 S{i}\n" for i in range(3))
+    )
+    tracemalloc.start()
+    try:
+        summary = extract_group(tmp_path / "30", tmp_path / "out", "30", workers=1)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert summary.records_summarised == 1 and summary.bytes_read == frames * 3
+    assert peak < 32e6, f"peak traced allocation {peak / 1e6:.0f} MB for a 96 MB file"
