@@ -151,3 +151,10 @@ def test_missing_input_folder_fails_at_once_with_one_line(tmp_path: Path, entry:
         f"error: input folder {tmp_path / 'nowhere'} does not exist"
     ]
     assert not (tmp_path / "out").exists()
+
+
+def test_strict_takes_an_explicit_boolean_as_the_pipeline_passes_it(broken_group: Path, extract) -> None:  # type: ignore[no-untyped-def]
+    assert extract(broken_group, "--strict", "false").exit_code == 0
+    assert extract(broken_group, "--strict", "true").exit_code == 1
+    run = extract(broken_group, "--strict", "false", "--input-version", "2026-11")
+    assert run.summary["input_version"] == "2026-11"

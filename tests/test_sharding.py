@@ -12,11 +12,20 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from steps.waveforms.extraction import extract_group
 from steps.waveforms.header import read_header
 from steps.waveforms.record_summary import RecordTask
-from steps.waveforms.sharding import RECORD_OVERHEAD_BYTES, balance, chunk_count, record_work, usable_cpus
+from steps.waveforms.sharding import (
+    RECORD_OVERHEAD_BYTES,
+    HostShare,
+    balance,
+    chunk_count,
+    processing_host_share,
+    record_work,
+    usable_cpus,
+)
 from tests.records import assert_statistics_match, digital_signals, reference_statistics, write_record
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -139,3 +148,29 @@ def test_memory_stays_bounded_whatever_the_record_length(tmp_path: Path) -> None
         tracemalloc.stop()
     assert summary.records_summarised == 1 and summary.bytes_read == frames * 3
     assert peak < 32e6, f"peak traced allocation {peak / 1e6:.0f} MB for a 96 MB file"
+
+
+def test_several_instances_split_a_group_once_and_completely(tmp_path: Path, extract) -> None:  # type: ignore[no-untyped-def]
+    for folder in range(9):
+        name = f"30{folder:05d}_0001"
+        write_record(
+            tmp_path / "30" / f"30{folder:05d}", name, "80", digital_signals("80", 100 * (folder + 1), 2, 1)
+        )
+    whole = extract(tmp_path / "30")
+    first = extract(tmp_path / "30", "--host", "0/2")
+    second = extract(tmp_path / "30", "--host", "1/2")
+    parts = [
+        pd.read_parquet(run.output_dir / host / "features.parquet")
+        for run, host in ((first, "algo-1"), (second, "algo-2"))
+    ]
+    assert not set(parts[0]["record"]) & set(parts[1]["record"])
+    combined = pd.concat(parts).sort_values(["record_set", "record", "signal_index"]).reset_index(drop=True)
+    assert combined.equals(whole.features)
+    assert abs(len(parts[0]) - len(parts[1])) <= 4  # balanced by bytes, not all on one host
+
+
+def test_host_share_comes_from_the_processing_job_resource_config(tmp_path: Path) -> None:
+    config = tmp_path / "resourceconfig.json"
+    config.write_text(json.dumps({"current_host": "algo-3", "hosts": ["algo-2", "algo-1", "algo-3"]}))
+    assert processing_host_share(config) == HostShare(2, 3)
+    assert processing_host_share(tmp_path / "absent.json") == HostShare(0, 1)

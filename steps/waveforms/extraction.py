@@ -34,7 +34,7 @@ from .outputs import (
     write_summary,
 )
 from .record_summary import Histograms, RecordTask, rows_from_histograms, summarise_range, summarise_record
-from .sharding import FolderWork, RecordWork, Work, balance, chunk_count, record_work, usable_cpus
+from .sharding import FolderWork, HostShare, RecordWork, Work, balance, chunk_count, record_work, usable_cpus
 
 log = logging.getLogger("waveforms.extract")
 
@@ -141,6 +141,8 @@ class GroupSummary:
     workers: int
     peak_rss_mb_per_worker: float
     errors_reported: int
+    host: str
+    input_version: str
     failures: list[RecordFailure]
 
     def as_json(self) -> dict[str, Any]:
@@ -150,7 +152,14 @@ class GroupSummary:
         return summary
 
 
-def extract_group(input_dir: Path, output_dir: Path, group: str, workers: int | None = None) -> GroupSummary:
+def extract_group(
+    input_dir: Path,
+    output_dir: Path,
+    group: str,
+    workers: int | None = None,
+    host: HostShare = HostShare(),  # noqa: B008 — frozen, so one shared default is safe
+    input_version: str = "",
+) -> GroupSummary:
     """Summarise every record of a group folder into features.parquet, errors.jsonl and summary.json."""
     started = time.perf_counter()
     if not input_dir.exists():
@@ -158,8 +167,11 @@ def extract_group(input_dir: Path, output_dir: Path, group: str, workers: int | 
     if not input_dir.is_dir():
         raise InputFolderError(f"input {input_dir} is not a folder")
     workers = workers or usable_cpus()
-    listings = list_group(input_dir)
-    log.info("group %s: %d record-set folders", group, len(listings))
+    every_listing = list_group(input_dir)
+    listings = host.take(every_listing)
+    log.info(
+        "group %s: %d record-set folders (host %d of %d)", group, len(listings), host.index + 1, host.count
+    )
 
     total = ChunkResult()
     items: list[Work] = []
@@ -181,7 +193,7 @@ def extract_group(input_dir: Path, output_dir: Path, group: str, workers: int | 
     total.tables.append(features_table(merged_rows))
     total.records_summarised += merged
     failures = sorted(_one_failure_per_record(total.failures), key=lambda failure: failure.path)
-    reported = failures + _group_problems(input_dir, group, listings)
+    reported = failures + _group_problems(input_dir, group, every_listing)
     features = sorted_features(total.tables)
 
     summary = GroupSummary(
@@ -197,6 +209,8 @@ def extract_group(input_dir: Path, output_dir: Path, group: str, workers: int | 
         workers=workers,
         peak_rss_mb_per_worker=total.peak_rss_mb,
         errors_reported=len(reported),
+        host=f"{host.name} ({host.index + 1} of {host.count})",
+        input_version=input_version,
         failures=reported,
     )
     output_dir.mkdir(parents=True, exist_ok=True)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import heapq
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import joblib
 
@@ -82,3 +84,44 @@ def balance(items: Sequence[Work], chunks: int) -> list[list[Work]]:
         balanced[index].append(item)
         heapq.heappush(loads, (load + item.cost, index))
     return sorted(balanced, key=lambda chunk: sum(item.cost for item in chunk), reverse=True)
+
+
+RESOURCE_CONFIG = Path("/opt/ml/config/resourceconfig.json")  # written by SageMaker in every Processing job
+
+
+@dataclass(frozen=True)
+class HostShare:
+    """Which share of a group's record sets this instance takes, when a group step runs on several."""
+
+    index: int = 0
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index < self.count:
+            raise ValueError(f"host index {self.index} is not within 0 ... {self.count - 1}")
+
+    @property
+    def name(self) -> str:
+        return f"algo-{self.index + 1}"  # SageMaker's own host names
+
+    def take(self, listings: Sequence[FolderListing]) -> list[FolderListing]:
+        """This host's record sets: the same byte-balanced plan on every host, so each set is taken once."""
+        if self.count == 1:
+            return list(listings)
+        folders = sorted(
+            (FolderWork(listing) for listing in listings), key=lambda f: (-f.cost, f.listing.path)
+        )
+        shares = balance(folders, self.count)  # heaviest share first, in a deterministic order
+        mine = shares[self.index] if self.index < len(shares) else []
+        return sorted(
+            (work.listing for work in mine if isinstance(work, FolderWork)), key=lambda listing: listing.path
+        )
+
+
+def processing_host_share(resource_config: Path = RESOURCE_CONFIG) -> HostShare:
+    """This instance's share, from the Processing job's resource config; the whole group elsewhere."""
+    if not resource_config.exists():
+        return HostShare()
+    config = json.loads(resource_config.read_text())
+    hosts = sorted(config["hosts"])
+    return HostShare(hosts.index(config["current_host"]), len(hosts))
