@@ -7,25 +7,149 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
 
+from steps.combine import combine_groups as combine_step
 from steps.extract import extract_group as extract_step
+
+from . import commands
+from .config import GROUP_PRESETS
+
+Subcommands = argparse._SubParsersAction  # argparse's own type for what add_subparsers returns
+
+EPILOG = (
+    "Settings come from flags, then the environment (AWS_PROFILE, AWS_REGION, SAGEMAKER_ROLE_ARN, "
+    "WAVEFORM_BUCKET, ...), then waveform-pipeline.toml, then defaults."
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="waveform-pipeline",
         description="Turn MIMIC-III waveform record sets into per-signal features, on SageMaker or here.",
+        epilog=EPILOG,
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    extract = commands.add_parser(
-        "extract",
-        help="summarise every record of one patient-group folder (the extract step, run here)",
-        description=extract_step.__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    settings = _settings_parser()
+    settings_but_role = _settings_parser(execution_role=False)  # schedule put's --role-arn is the scheduler's
+
+    _step_command(sub, "extract", extract_step, "summarise every record of one patient-group folder, here")
+    _step_command(sub, "combine", combine_step, "merge group outputs into the dataset and reports, here")
+
+    definition = _command(
+        sub, "definition", commands.definition, "print the pipeline definition (JSON)", settings
     )
-    extract_step.build_parser(extract)
-    extract.set_defaults(handler=extract_step.run)
+    definition.add_argument("-o", "--output", type=Path, help="write it to FILE instead of standard output")
+
+    diff = _command(
+        sub, "diff", commands.diff, "what an upsert would change in the deployed pipeline", settings
+    )
+    diff.add_argument(
+        "--exit-code", action="store_true", help="exit 1 when there are changes, as git diff does"
+    )
+
+    upsert = _command(
+        sub, "upsert", commands.upsert, "upload step code, create or update the pipeline", settings
+    )
+    upsert.add_argument(
+        "--max-parallel-steps", type=_positive_int, help="at most this many steps at once (instance quotas)"
+    )
+
+    start = _command(sub, "start", commands.start, "start an execution", settings)
+    _param_argument(start)
+    start.add_argument("--display-name", help="the execution's display name")
+    _wait_arguments(start)
+
+    status = _command(
+        sub, "status", commands.status, "an execution's steps; exit code = its outcome", settings
+    )
+    status.add_argument("execution", nargs="?", help="execution id or ARN (default: the latest)")
+    _wait_arguments(status)
+
+    executions = _command(sub, "executions", commands.executions, "list recent executions", settings)
+    executions.add_argument("--limit", type=_positive_int, default=20, help="how many (default: %(default)s)")
+
+    schedule = sub.add_parser("schedule", help="EventBridge schedule of the pipeline: put, show, delete")
+    schedule_sub = schedule.add_subparsers(dest="schedule_command", required=True, metavar="ACTION")
+    put = _command(
+        schedule_sub, "put", commands.schedule_put, "create or update the schedule", settings_but_role
+    )
+    when = put.add_mutually_exclusive_group(required=True)
+    when.add_argument("--cron", help='EventBridge cron: six fields, e.g. "0 3 * * ? *"')
+    when.add_argument("--rate", help='EventBridge rate, e.g. "1 day" or "12 hours"')
+    _param_argument(put)
+    put.add_argument("--role-arn", dest="scheduler_role_arn", help="role EventBridge Scheduler assumes")
+    put.add_argument("--disabled", action="store_true", help="create it disabled")
+    _command(schedule_sub, "show", commands.schedule_show, "show the schedule", settings)
+    _command(schedule_sub, "delete", commands.schedule_delete, "delete the schedule", settings)
+
+    _command(sub, "graph", commands.graph, "the DAG as Mermaid text", settings)
     return parser
+
+
+def _settings_parser(execution_role: bool = True) -> argparse.ArgumentParser:
+    settings = argparse.ArgumentParser(add_help=False)
+    group = settings.add_argument_group("settings (flag > environment > config file > default)")
+    group.add_argument(
+        "--config", type=Path, help="TOML config file (default: ./waveform-pipeline.toml if present)"
+    )
+    group.add_argument("--profile", help="AWS profile (AWS_PROFILE)")
+    group.add_argument("--region", help="AWS region (AWS_REGION, AWS_DEFAULT_REGION)")
+    group.add_argument("--pipeline-name", help="pipeline name (WAVEFORM_PIPELINE_NAME)")
+    if execution_role:
+        group.add_argument("--role-arn", help="execution role ARN (SAGEMAKER_ROLE_ARN)")
+    group.add_argument("--bucket", help="bucket for code, default input and output (WAVEFORM_BUCKET)")
+    group.add_argument("--prefix", help="key prefix in that bucket (WAVEFORM_PREFIX)")
+    group.add_argument(
+        "--groups", help=f"groups, comma-separated, or a preset: {', '.join(GROUP_PRESETS)} (WAVEFORM_GROUPS)"
+    )
+    group.add_argument("--image-uri", help="custom image with the steps' requirements (WAVEFORM_IMAGE_URI)")
+    group.add_argument("--subnets", help="VPC subnet ids, comma-separated (WAVEFORM_SUBNETS)")
+    group.add_argument("--security-group-ids", help="security group ids, comma-separated")
+    group.add_argument("--tag", dest="tags", action="append", metavar="KEY=VALUE", help="tag (repeatable)")
+    return settings
+
+
+def _command(
+    sub: Subcommands,
+    name: str,
+    handler: Callable[[argparse.Namespace], int],
+    help_text: str,
+    settings: argparse.ArgumentParser,
+) -> argparse.ArgumentParser:
+    command = sub.add_parser(name, help=help_text, description=help_text, parents=[settings], epilog=EPILOG)
+    command.set_defaults(handler=handler)
+    return command
+
+
+def _step_command(sub: Subcommands, name: str, module: ModuleType, help_text: str) -> None:
+    command = sub.add_parser(
+        name, help=help_text, description=module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    module.build_parser(command)
+    command.set_defaults(handler=module.run)
+
+
+def _param_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE", help="override a pipeline parameter"
+    )
+
+
+def _wait_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--wait", action="store_true", help="wait until the execution finishes")
+    parser.add_argument(
+        "--poll", type=float, default=30.0, help="seconds between polls (default: %(default)s)"
+    )
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,3 +159,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except commands.EXPECTED_ERRORS as exc:
+        print(f"error: {commands.one_line(exc)}", file=sys.stderr)
+        return 1

@@ -41,7 +41,11 @@ class StepCode:
     def entrypoint(self, install_requirements: bool) -> list[str]:
         """The container command: unpack, install the step's pinned requirements (not on a custom image,
         which has them), run the script with the job's arguments."""
-        install = f"python3 -m pip install --quiet --no-cache-dir -r {self.requirements} && " if install_requirements else ""
+        install = (
+            f"python3 -m pip install --quiet --no-cache-dir -r {self.requirements} && "
+            if install_requirements
+            else ""
+        )
         command = (
             f"set -e; cd {CONTAINER_CODE_DIR} && tar -xzf {ARCHIVE_NAME} && {install}"
             f'exec python3 {self.script} "$@"'
@@ -64,13 +68,17 @@ def _package_files(root: Path, entries: list[str]) -> list[str]:
             continue
         for file in path.rglob("*"):
             relative = file.relative_to(root).as_posix()
-            if file.is_file() and "__pycache__" not in file.parts and not file.name.endswith((".pyc", ".pyo")):
+            if (
+                file.is_file()
+                and "__pycache__" not in file.parts
+                and not file.name.endswith((".pyc", ".pyo"))
+            ):
                 files.add(relative)
     return sorted(files)
 
 
 def reproducible_archive(root: Path, files: list[str]) -> bytes:
-    """tar.gz of ``files`` (paths relative to ``root``) whose bytes depend only on their names and contents."""
+    """tar.gz of ``files`` (relative to ``root``) whose bytes depend only on their names and contents."""
     tar_bytes = io.BytesIO()
     with tarfile.open(fileobj=tar_bytes, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for name in sorted(files):

@@ -92,7 +92,9 @@ class PipelineConfig:
                 flag = "--" + name.replace("_", "-")
                 env = " or ".join(ENVIRONMENT.get(name, ()))
                 where = f"{flag}, {env}" if env else flag
-                raise ConfigError(f"{name.replace('_', ' ')} is not set: give {where}, or set it in the config file")
+                raise ConfigError(
+                    f"{name.replace('_', ' ')} is not set: give {where}, or set it in the config file"
+                )
 
 
 def load_config(

@@ -3,12 +3,15 @@ them; caching on. ``get_pipeline`` is the entry point the SageMaker project temp
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import boto3
 from sagemaker.core import image_uris
 from sagemaker.core.workflow.pipeline_context import PipelineSession
 from sagemaker.mlops.workflow.pipeline import Pipeline
 
-from .code_package import StepCode, step_code
+from .aws_session import boto_session as make_boto_session
+from .code_package import PROJECT_ROOT, StepCode, step_code
 from .config import SKLEARN_IMAGE_VERSION, PipelineConfig
 from .parameters import pipeline_parameters
 from .processing_steps import StepContext, combine_step, extract_step
@@ -17,13 +20,17 @@ EXTRACT_CODE = ("extract", "steps/extract/extract_group.py")
 COMBINE_CODE = ("combine", "steps/combine/combine_groups.py")
 
 
-def get_pipeline(config: PipelineConfig, boto_session: boto3.Session | None = None) -> Pipeline:
+def get_pipeline(
+    config: PipelineConfig, boto_session: boto3.Session | None = None, code_root: Path = PROJECT_ROOT
+) -> Pipeline:
+    """Import this module after ``pipeline.aws_session.boto_session``: the SDK needs a region to import."""
     config.require("role_arn", "region", "bucket")
-    boto_session = boto_session or boto3.Session(profile_name=config.profile or None, region_name=config.region)
-    session = PipelineSession(boto_session=boto_session, default_bucket=config.bucket)
+    session = PipelineSession(
+        boto_session=boto_session or make_boto_session(config), default_bucket=config.bucket
+    )
     parameters = pipeline_parameters(config)
     context = StepContext(config, parameters, session, image_uri(config))
-    extract_code, combine_code = step_codes()
+    extract_code, combine_code = step_codes(code_root)
     extracts = [extract_step(context, extract_code, group) for group in config.groups]
     combine = combine_step(context, combine_code, extracts)
     return Pipeline(
@@ -35,8 +42,8 @@ def get_pipeline(config: PipelineConfig, boto_session: boto3.Session | None = No
     )
 
 
-def step_codes() -> tuple[StepCode, StepCode]:
-    return step_code(*EXTRACT_CODE), step_code(*COMBINE_CODE)
+def step_codes(root: Path = PROJECT_ROOT) -> tuple[StepCode, StepCode]:
+    return step_code(*EXTRACT_CODE, root=root), step_code(*COMBINE_CODE, root=root)
 
 
 def image_uri(config: PipelineConfig) -> str:

@@ -76,5 +76,7 @@ def described_parameters(parameters: PipelineParameters) -> str:
     lines = []
     for parameter in parameters.as_list():
         kind = parameter.parameter_type.python_type.__name__
-        lines.append(f"{parameter.name} ({kind}, default {parameter.default_value!r}): {DESCRIPTIONS[parameter.name]}")
+        lines.append(
+            f"{parameter.name} ({kind}, default {parameter.default_value!r}): {DESCRIPTIONS[parameter.name]}"
+        )
     return "\n".join(lines)

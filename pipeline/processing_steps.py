@@ -10,6 +10,7 @@ from sagemaker.core.processing import Processor
 from sagemaker.core.shapes import ProcessingInput, ProcessingOutput, ProcessingS3Input, ProcessingS3Output
 from sagemaker.core.workflow.execution_variables import ExecutionVariables
 from sagemaker.core.workflow.functions import Join
+from sagemaker.core.workflow.parameters import ParameterInteger, ParameterString
 from sagemaker.core.workflow.pipeline_context import PipelineSession
 from sagemaker.mlops.workflow.retry import (
     SageMakerJobExceptionTypeEnum,
@@ -66,7 +67,9 @@ def retry_policies() -> list[StepRetryPolicy | SageMakerJobStepRetryPolicy]:
 def extract_step(context: StepContext, code: StepCode, group: str) -> ProcessingStep:
     """``Extract<group>``: the whole group folder, FullyReplicated, so a record's files land together."""
     p = context.parameters
-    processor = _processor(context, code, p.group_instance_type, p.group_instance_count, p.group_volume_size_gb)
+    processor = _processor(
+        context, code, p.group_instance_type, p.group_instance_count, p.group_volume_size_gb
+    )
     records = ProcessingInput(
         input_name="records",
         s3_input=ProcessingS3Input(
@@ -80,7 +83,9 @@ def extract_step(context: StepContext, code: StepCode, group: str) -> Processing
     output = ProcessingOutput(
         output_name=GROUP_OUTPUT_NAME,
         s3_output=ProcessingS3Output(
-            s3_uri=Join(on="/", values=[p.output_root, ExecutionVariables.PIPELINE_EXECUTION_ID, "groups", group]),
+            s3_uri=Join(
+                on="/", values=[p.output_root, ExecutionVariables.PIPELINE_EXECUTION_ID, "groups", group]
+            ),
             local_path=OUTPUT_DIR,
             s3_upload_mode="EndOfJob",
         ),
@@ -96,13 +101,17 @@ def extract_step(context: StepContext, code: StepCode, group: str) -> Processing
         name=f"Extract{group}",
         display_name=f"Extract group {group}",
         description=f"Summarise every WFDB record of patient group {group} over every vCPU.",
-        step_args=processor.run(inputs=[_code_input(context, code), records], outputs=[output], arguments=arguments),
+        step_args=processor.run(
+            inputs=[_code_input(context, code), records], outputs=[output], arguments=arguments
+        ),
         cache_config=CACHE,
         retry_policies=retry_policies(),
     )
 
 
-def combine_step(context: StepContext, code: StepCode, extract_steps: Sequence[ProcessingStep]) -> ProcessingStep:
+def combine_step(
+    context: StepContext, code: StepCode, extract_steps: Sequence[ProcessingStep]
+) -> ProcessingStep:
     """``Combine``: its inputs are the group steps' output properties, so a group that ran anew (and so
     wrote under a new execution id) changes the combine step's cache key, and a reused one does not."""
     p = context.parameters
@@ -143,14 +152,22 @@ def combine_step(context: StepContext, code: StepCode, extract_steps: Sequence[P
     return ProcessingStep(
         name="Combine",
         display_name="Combine groups",
-        description="Merge the groups' features into one Parquet dataset with signal statistics and a quality report.",
-        step_args=processor.run(inputs=[_code_input(context, code), *group_inputs], outputs=[output], arguments=arguments),
+        description="Merge the groups' features into one Parquet dataset, signal statistics, quality report.",
+        step_args=processor.run(
+            inputs=[_code_input(context, code), *group_inputs], outputs=[output], arguments=arguments
+        ),
         cache_config=CACHE,
         retry_policies=retry_policies(),
     )
 
 
-def _processor(context: StepContext, code: StepCode, instance_type, instance_count, volume_size) -> Processor:  # type: ignore[no-untyped-def]
+def _processor(
+    context: StepContext,
+    code: StepCode,
+    instance_type: ParameterString,
+    instance_count: ParameterInteger | int,
+    volume_size: ParameterInteger | int,
+) -> Processor:
     config = context.config
     p = context.parameters
     network = (

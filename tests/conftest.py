@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from pipeline.cli import main as cli_main
+from tests.aws import aws  # noqa: F401 — the moto server fixture, for every test module
 
 REAL_DATA = Path(__file__).parent / "data" / "mimic3wdb-real"
 

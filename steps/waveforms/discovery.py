@@ -15,23 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import MissingSegmentError, RecordError
+from .failures import RecordFailure
 from .header import MultiSegmentHeader, RecordHeader, read_header, start_datetime
 from .record_summary import RecordTask
-
-
-@dataclass(frozen=True)
-class RecordFailure:
-    """One line of ``errors.jsonl``."""
-
-    group: str
-    path: str
-    record: str
-    error: str
-    message: str
-
-    @classmethod
-    def of(cls, group: str, path: str, record: str, exc: RecordError) -> RecordFailure:
-        return cls(group, path, record, exc.code, str(exc))
 
 
 @dataclass

@@ -21,8 +21,9 @@ from typing import Any
 import pyarrow as pa
 from joblib.externals.loky import get_reusable_executor
 
-from .discovery import Discovery, FolderListing, RecordFailure, discover_folder, list_group
+from .discovery import Discovery, FolderListing, discover_folder, list_group
 from .errors import EmptyGroupError, InputFolderError, RecordError
+from .failures import RecordFailure
 from .outputs import (
     ERRORS_FILE,
     FEATURES_FILE,
@@ -193,7 +194,8 @@ def extract_group(
     total.tables.append(features_table(merged_rows))
     total.records_summarised += merged
     failures = sorted(_one_failure_per_record(total.failures), key=lambda failure: failure.path)
-    reported = failures + _group_problems(input_dir, group, every_listing)
+    # An empty group is reported once, by the first host share, not by every instance of the step.
+    reported = failures + (_group_problems(input_dir, group, every_listing) if host.index == 0 else [])
     features = sorted_features(total.tables)
 
     summary = GroupSummary(

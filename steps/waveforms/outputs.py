@@ -14,7 +14,7 @@ from typing import IO, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .discovery import RecordFailure
+from .failures import RecordFailure
 
 FEATURES_FILE = "features.parquet"
 ERRORS_FILE = "errors.jsonl"

@@ -9,57 +9,58 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
-# standard name: the spellings seen in MIMIC-III headers (waveform and numerics records alike)
+# standard name: its other spellings in MIMIC-III headers (the standard name itself always matches, so
+# "ECG II" needs no entry: it matches ECG_II)
 STANDARD_NAMES: Mapping[str, tuple[str, ...]] = {
     # ECG leads
-    "ECG_I": ("I", "ECG I"),
-    "ECG_II": ("II", "ECG II"),
-    "ECG_III": ("III", "ECG III"),
-    "ECG_V": ("V", "ECG V"),
-    "ECG_AVR": ("AVR", "aVR", "ECG AVR"),
-    "ECG_AVL": ("AVL", "aVL", "ECG AVL"),
-    "ECG_AVF": ("AVF", "aVF", "ECG AVF"),
-    "ECG_MCL": ("MCL", "ECG MCL"),
-    "ECG_MCL1": ("MCL1", "ECG MCL1"),
-    # pressures, photoplethysmogram, respiration (waveforms; a numerics record's CVP/ICP/... is a mean)
-    "ABP": ("ABP", "ART", "ArtBP"),
-    "PAP": ("PAP",),
-    "CVP": ("CVP",),
-    "ICP": ("ICP",),
-    "UAP": ("UAP",),
-    "UVP": ("UVP",),
-    "LAP": ("LAP",),
-    "RAP": ("RAP",),
-    "FAP": ("FAP",),
-    "CPP": ("CPP",),
-    "PPG": ("PLETH", "PPG"),
-    "RESP": ("RESP",),
-    # numerics: rates, saturation, pressures systolic / diastolic / mean
-    "HR": ("HR",),
-    "PULSE": ("PULSE",),
-    "SPO2": ("SpO2", "%SpO2"),
-    "NBP_SYS": ("NBPSys", "NBP Sys"),
-    "NBP_DIAS": ("NBPDias", "NBP Dias"),
-    "NBP_MEAN": ("NBPMean", "NBP Mean"),
-    "ABP_SYS": ("ABPSys", "ABP Sys", "ARTSys", "ART Sys"),
-    "ABP_DIAS": ("ABPDias", "ABP Dias", "ARTDias", "ART Dias"),
-    "ABP_MEAN": ("ABPMean", "ABP Mean", "ARTMean", "ART Mean"),
-    "PAP_SYS": ("PAPSys", "PAP Sys"),
-    "PAP_DIAS": ("PAPDias", "PAP Dias"),
-    "PAP_MEAN": ("PAPMean", "PAP Mean"),
-    "UAP_SYS": ("UAPSys", "UAP Sys"),
-    "UAP_DIAS": ("UAPDias", "UAP Dias"),
-    "UAP_MEAN": ("UAPMean", "UAP Mean"),
-    "ST_I": ("ST I", "STI"),
-    "ST_II": ("ST II", "STII"),
-    "ST_III": ("ST III", "STIII"),
-    "ST_V": ("ST V", "STV"),
-    "ST_AVR": ("ST AVR", "ST aVR"),
-    "ST_AVL": ("ST AVL", "ST aVL"),
-    "ST_AVF": ("ST AVF", "ST aVF"),
-    "TEMP": ("Temp", "TEMP"),
-    "TBLOOD": ("Tblood",),
-    "PERF": ("Perf",),
+    "ECG_I": ("I",),
+    "ECG_II": ("II",),
+    "ECG_III": ("III",),
+    "ECG_V": ("V",),
+    "ECG_AVR": ("AVR",),
+    "ECG_AVL": ("AVL",),
+    "ECG_AVF": ("AVF",),
+    "ECG_MCL": ("MCL",),
+    "ECG_MCL1": ("MCL1",),
+    # pressures, photoplethysmogram, respiration (in a numerics record, CVP, ICP, ... are mean pressures)
+    "ABP": ("ART", "ArtBP"),
+    "PAP": (),
+    "CVP": (),
+    "ICP": (),
+    "UAP": (),
+    "UVP": (),
+    "LAP": (),
+    "RAP": (),
+    "FAP": (),
+    "CPP": (),
+    "PPG": ("PLETH",),
+    "RESP": (),
+    # numerics: rates, saturation, pressures systolic / diastolic / mean, ST segments, temperatures
+    "HR": (),
+    "PULSE": (),
+    "SPO2": ("%SpO2",),
+    "NBP_SYS": (),
+    "NBP_DIAS": (),
+    "NBP_MEAN": (),
+    "ABP_SYS": ("ART Sys",),
+    "ABP_DIAS": ("ART Dias",),
+    "ABP_MEAN": ("ART Mean",),
+    "PAP_SYS": (),
+    "PAP_DIAS": (),
+    "PAP_MEAN": (),
+    "UAP_SYS": (),
+    "UAP_DIAS": (),
+    "UAP_MEAN": (),
+    "ST_I": (),
+    "ST_II": (),
+    "ST_III": (),
+    "ST_V": (),
+    "ST_AVR": (),
+    "ST_AVL": (),
+    "ST_AVF": (),
+    "TEMP": (),
+    "TBLOOD": (),
+    "PERF": (),
 }
 
 # In a numerics record the same spelling can mean another quantity: RESP there is breaths per minute.
@@ -74,12 +75,14 @@ def name_key(name: str) -> str:
 
 
 def _lookup(table: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
+    """Key -> standard name; a spelling listed twice, or meaning two names, is a mistake in the table."""
     lookup: dict[str, str] = {}
     for standard, spellings in table.items():
         for spelling in (standard, *spellings):
             key = name_key(spelling)
-            if lookup.setdefault(key, standard) != standard:
-                raise ValueError(f"signal name {spelling!r} would mean both {lookup[key]} and {standard}")
+            if key in lookup:
+                raise ValueError(f"signal name {spelling!r} is already a spelling of {lookup[key]}")
+            lookup[key] = standard
     return lookup
 
 
@@ -88,7 +91,7 @@ _NUMERICS = _lookup(NUMERICS_NAMES)
 
 
 def standard_signal_name(name: str, kind: str) -> str | None:
-    """The standard name of a signal of a ``waveform`` or ``numerics`` record, or None if not in the tables."""
+    """The standard name of a signal of a ``waveform`` or ``numerics`` record; None if not in the tables."""
     key = name_key(name)
     if kind == "numerics" and key in _NUMERICS:
         return _NUMERICS[key]

@@ -1,0 +1,1 @@
+"""The combine step: every group's extract outputs into one dataset, signal statistics, a report."""
