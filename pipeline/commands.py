@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -110,12 +111,13 @@ def diff(args: argparse.Namespace) -> int:
 
 
 def upsert(args: argparse.Namespace) -> int:
+    from .code_package import PROJECT_ROOT
     from .definition import step_codes
     from .deployment import upload_step_code
     from .deployment import upsert as upsert_pipeline
 
     config, session, pipeline = _built(args)
-    uploaded = upload_step_code(session, config, list(step_codes()))
+    uploaded = upload_step_code(session, config, list(step_codes(Path(config.code_root or PROJECT_ROOT))))
     response = upsert_pipeline(pipeline, config, args.max_parallel_steps)
     for uri in uploaded:
         print(f"uploaded {uri}")
@@ -134,7 +136,10 @@ def start(args: argparse.Namespace) -> int:
     config = config_of(args)
     overrides = _overrides(config, args.param)  # checked before any API call
     config, _, pipeline = _deployed(args)
-    execution = pipeline.start(parameters=overrides or None, execution_display_name=args.display_name)
+    from .executions import as_parameter_value
+
+    values = {name: as_parameter_value(value) for name, value in overrides.items()}
+    execution = pipeline.start(parameters=values or None, execution_display_name=args.display_name)
     print(f"started {execution.arn}")
     if args.wait:
         return _report(pipeline, execution.arn, wait=True, poll=args.poll)

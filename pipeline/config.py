@@ -40,6 +40,7 @@ ENVIRONMENT = {  # field -> environment variables, first set wins
     "scheduler_role_arn": ("WAVEFORM_SCHEDULER_ROLE_ARN",),
     "glue_database": ("WAVEFORM_GLUE_DATABASE",),
     "glue_table": ("WAVEFORM_GLUE_TABLE",),
+    "code_root": ("WAVEFORM_CODE_ROOT",),
 }
 
 
@@ -68,6 +69,7 @@ class PipelineConfig:
     scheduler_role_arn: str = ""
     glue_database: str = ""
     glue_table: str = ""
+    code_root: str = ""  # the checkout whose steps/ is packed; empty: this one
 
     @property
     def custom_image(self) -> bool:
@@ -103,16 +105,18 @@ def load_config(
     """Merge the four sources; flags with value None count as not given."""
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
-    values.update(_from_file(config_file))
-    values.update(_from_environment(environ))
-    values.update({key: value for key, value in flags.items() if value is not None})
+    tags = dict(PipelineConfig().tags)  # tags add up across sources, key by key, rather than replace
+    for source in (_from_file(config_file), _from_environment(environ), flags):
+        given = {key: value for key, value in source.items() if value is not None}
+        if "tags" in given:
+            tags.update(parse_tags(given.pop("tags")))
+        values.update(given)
+    values["tags"] = tags
     if "groups" in values:
         values["groups"] = parse_groups(values["groups"])
     for key in ("subnets", "security_group_ids"):
         if key in values:
             values[key] = _as_tuple(values[key])
-    if "tags" in values:
-        values["tags"] = parse_tags(values["tags"])
     known = {f.name for f in fields(PipelineConfig)}
     unknown = sorted(set(values) - known)
     if unknown:
@@ -185,5 +189,9 @@ def _validate(config: PipelineConfig) -> None:
         raise ConfigError(f"role ARN {config.role_arn!r} is not an ARN (arn:aws:iam::ACCOUNT:role/NAME)")
     if config.bucket and not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", config.bucket):
         raise ConfigError(f"bucket {config.bucket!r} is not an S3 bucket name")
+    if bool(config.glue_database) != bool(config.glue_table):
+        raise ConfigError("glue database and glue table go together: give both, or neither")
+    if config.code_root and not (Path(config.code_root) / "steps").is_dir():
+        raise ConfigError(f"code root {config.code_root} holds no steps/ folder")
     if config.prefix != config.prefix.strip("/") or not config.prefix:
         raise ConfigError(f"prefix {config.prefix!r}: give it without leading or trailing '/'")

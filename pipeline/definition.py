@@ -21,7 +21,7 @@ COMBINE_CODE = ("combine", "steps/combine/combine_groups.py")
 
 
 def get_pipeline(
-    config: PipelineConfig, boto_session: boto3.Session | None = None, code_root: Path = PROJECT_ROOT
+    config: PipelineConfig, boto_session: boto3.Session | None = None, code_root: Path | None = None
 ) -> Pipeline:
     """Import this module after ``pipeline.aws_session.boto_session``: the SDK needs a region to import."""
     config.require("role_arn", "region", "bucket")
@@ -30,7 +30,7 @@ def get_pipeline(
     )
     parameters = pipeline_parameters(config)
     context = StepContext(config, parameters, session, image_uri(config))
-    extract_code, combine_code = step_codes(code_root)
+    extract_code, combine_code = step_codes(code_root or Path(config.code_root or PROJECT_ROOT))
     extracts = [extract_step(context, extract_code, group) for group in config.groups]
     combine = combine_step(context, combine_code, extracts)
     return Pipeline(

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
 from sagemaker.mlops.workflow.pipeline import Pipeline
 from sagemaker.mlops.workflow.triggers import PipelineSchedule
+
+from .executions import as_parameter_value
 
 # What update_schedule takes again from get_schedule (it replaces the whole schedule).
 UPDATABLE = (
@@ -37,10 +42,27 @@ def put_schedule(
         rate=tuple(rate.split(None, 1)) if rate else None,
         enabled=enabled,
     )
-    (arn,) = pipeline.put_triggers(triggers=[trigger], role_arn=role_arn)
+    with _scheduler_role_accepted():
+        (arn,) = pipeline.put_triggers(triggers=[trigger], role_arn=role_arn)
     if parameters:
         _set_target_parameters(session, schedule_name(pipeline.name), parameters)
     return str(arn)
+
+
+@contextmanager
+def _scheduler_role_accepted() -> Iterator[None]:
+    """SDK 3.27's ``put_triggers`` checks the scheduler's role as if it were a pipeline role (trusted by
+    sagemaker.amazonaws.com), which a least-privilege scheduler role is not: it is trusted by
+    scheduler.amazonaws.com only. The SDK's own switch turns that check off for this one call."""
+    previous = os.environ.get("SAGEMAKER_VALIDATE_ROLE")
+    os.environ["SAGEMAKER_VALIDATE_ROLE"] = "false"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("SAGEMAKER_VALIDATE_ROLE", None)
+        else:
+            os.environ["SAGEMAKER_VALIDATE_ROLE"] = previous
 
 
 def _set_target_parameters(
@@ -51,15 +73,11 @@ def _set_target_parameters(
     target = dict(current["Target"])
     target["SageMakerPipelineParameters"] = {
         "PipelineParameterList": [
-            {"Name": key, "Value": _text(value)} for key, value in sorted(parameters.items())
+            {"Name": key, "Value": as_parameter_value(value)} for key, value in sorted(parameters.items())
         ]
     }
     update = {key: current[key] for key in UPDATABLE if current.get(key) is not None}
     scheduler.update_schedule(**update, Target=target)
-
-
-def _text(value: str | int | float | bool) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def show_schedule(pipeline: Pipeline, session: boto3.Session) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""A group step that ran on several instances wrote one output set per host share; combine reads them as one."""
+"""A group step on several instances writes one output set per host share; combine reads them as one."""
 
 from __future__ import annotations
 
