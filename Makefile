@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python scripts/run_sample.py --sample-dir $(SAMPLE_DIR) --output-dir $(OUTPUT_DIR)
+	$(BIN)/python scripts/generate_sample_data.py --output $(SAMPLE_DIR)
+	$(BIN)/waveform-pipeline run-local --input $(SAMPLE_DIR) --output $(OUTPUT_DIR)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -86,6 +86,27 @@ def build_parser() -> argparse.ArgumentParser:
     _command(schedule_sub, "delete", commands.schedule_delete, "delete the schedule", settings)
 
     _command(sub, "graph", commands.graph, "the DAG as Mermaid text", settings)
+
+    local = sub.add_parser(
+        "run-local",
+        help="run the whole pipeline here: every group's extract step, then combine (no AWS account)",
+        description="Run the pipeline's own definition on this machine: the groups' extract steps "
+        "concurrently, then the combine step, with SageMaker's caching (a rerun resumes or reuses).",
+    )
+    local.add_argument("--input", type=Path, required=True, help="folder holding the group folders")
+    local.add_argument(
+        "--output", type=Path, required=True, help="folder for executions, outputs and the cache"
+    )
+    local.add_argument(
+        "--groups", help="groups to run, comma-separated (default: every group folder in --input)"
+    )
+    local.add_argument("--jobs", type=_positive_int, help="CPUs to use in all (default: every usable CPU)")
+    local.add_argument(
+        "--no-cache", action="store_true", help="run every step, even if an earlier run matches"
+    )
+    local.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _param_argument(local)
+    local.set_defaults(handler=commands.run_local)
     return parser
 
 

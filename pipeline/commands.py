@@ -18,6 +18,7 @@ from .config import ConfigError, PipelineConfig, load_config
 from .definition_json import diff as definition_diff
 from .definition_json import mermaid, pretty
 from .executions import ParameterOverrideError
+from .local_run import LocalRunError
 
 if TYPE_CHECKING:
     import boto3
@@ -30,7 +31,7 @@ class CommandError(Exception):
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
     errors: list[type[BaseException]] = [
-        CommandError, ConfigError, ParameterOverrideError, ClientError, BotoCoreError, OSError
+        CommandError, ConfigError, ParameterOverrideError, LocalRunError, ClientError, BotoCoreError, OSError
     ]  # fmt: skip
     try:
         from sagemaker.core.helper.iam_role_resolver import RoleValidationError
@@ -222,4 +223,36 @@ def schedule_delete(args: argparse.Namespace) -> int:
     _, _, pipeline = _deployed(args)
     delete_schedule(pipeline)
     print(f"schedule {schedule_name(pipeline.name)} deleted (if it existed)")
+    return 0
+
+
+def run_local(args: argparse.Namespace) -> int:
+    from .config import parse_groups
+    from .executions import as_parameter_value
+    from .local_run import run_local as run
+
+    groups = parse_groups(args.groups) if args.groups else None
+    overrides = {
+        name: as_parameter_value(value) for name, value in _overrides(PipelineConfig(), args.param).items()
+    }
+    result = run(
+        args.input,
+        args.output,
+        groups,
+        args.jobs,
+        use_cache=not args.no_cache,
+        progress=not args.no_progress,
+        parameters=overrides,
+    )
+    combined = result.output_of("Combine")
+    ran = len(result.outcomes) - len(result.reused)
+    print(f"execution {result.execution_id}: {ran} step(s) ran, {len(result.reused)} reused from the cache")
+    if result.reused:
+        sources = sorted({outcome.source_execution for outcome in result.reused})
+        print(f"reused: {', '.join(o.name for o in result.reused)} (from {', '.join(sources)})")
+    print(f"dataset: {combined / 'dataset'}")
+    print(f"report:  {combined / 'report.html'}")
+    print(
+        f"groups:  {args.output.resolve() / result.execution_id / 'groups'} (reused ones: in their execution)"
+    )
     return 0

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,34 +127,92 @@ class StepOutcome:
 
 
 CacheStore = dict[str, dict[str, tuple[str, dict[str, Any]]]]  # step -> cache key -> (execution, properties)
+KeyFunction = Callable[[Mapping[str, Any], Evaluation], str]
+StepDone = Callable[[Mapping[str, Any]], None]
+# Runs steps, calls StepDone for each as it succeeds, returns the names of those that failed.
+BatchRunner = Callable[[Sequence[Mapping[str, Any]], Evaluation, StepDone], set[str]]
 
 
-def simulate_execution(
+class ExecutionFailed(RuntimeError):
+    """Steps failed; the steps that depend on them did not run. Steps that succeeded are cached."""
+
+    def __init__(self, failed: set[str], outcomes: list[StepOutcome]) -> None:
+        super().__init__(f"step(s) failed: {', '.join(sorted(failed))}")
+        self.failed = failed
+        self.outcomes = outcomes
+
+
+def execute(
     definition: Mapping[str, Any],
     execution_id: str,
     parameters: Mapping[str, Any],
     cache: CacheStore,
-    run_step: Callable[[Mapping[str, Any], Evaluation], None] | None = None,
+    run_batch: BatchRunner | None = None,
+    key_of: KeyFunction = cache_key,
+    on_outcome: Callable[[StepOutcome], None] | None = None,
 ) -> list[StepOutcome]:
-    """Execute the definition with the service's caching: a step whose cache key was seen is not run and
-    exposes the earlier run's properties; others run (``run_step``, if given) and are remembered."""
+    """Execute the definition with the service's caching, wave by wave: every step whose dependencies are
+    done is ready; a ready step whose cache key was seen is not run and exposes the earlier run's properties;
+    the others run together (``run_batch``, if given; else they are taken as run), each remembered in
+    ``cache`` as it succeeds."""
     evaluation = Evaluation(parameters, execution_id)
-    outcomes = []
-    for step in topological_order(definition):
-        name = step["Name"]
-        key = cache_key(step, evaluation)
-        earlier = cache.get(name, {}).get(key) if step.get("CacheConfig", {}).get("Enabled") else None
-        if earlier is not None:
-            source, properties = earlier
-            outcomes.append(StepOutcome(name, True, key, properties, source))
-        else:
-            if run_step is not None:
-                run_step(step, evaluation)
-            properties = processing_properties(step, evaluation)
-            cache.setdefault(name, {})[key] = (execution_id, properties)
-            outcomes.append(StepOutcome(name, False, key, properties, execution_id))
-        evaluation.step_properties[name] = properties
+    outcomes: list[StepOutcome] = []
+    steps = topological_order(definition)
+    done: set[str] = set()
+    while len(done) < len(steps):
+        ready = [s for s in steps if s["Name"] not in done and dependencies(s) <= done]
+        to_run = []
+        for step in ready:
+            key = key_of(step, evaluation)
+            enabled = step.get("CacheConfig", {}).get("Enabled")
+            earlier = cache.get(step["Name"], {}).get(key) if enabled else None
+            if earlier is None:
+                to_run.append((step, key))
+            else:
+                _record(
+                    StepOutcome(step["Name"], True, key, earlier[1], earlier[0]),
+                    evaluation,
+                    outcomes,
+                    on_outcome,
+                )
+        keys = {step["Name"]: key for step, key in to_run}
+        lock = threading.Lock()
+
+        def succeeded(
+            step: Mapping[str, Any], keys: dict[str, str] = keys, lock: threading.Lock = lock
+        ) -> None:
+            # Called as each step succeeds (from the runner's threads): remembered at once, so an interrupted
+            # execution keeps every step that finished.
+            with lock:
+                key = keys[step["Name"]]
+                properties = processing_properties(step, evaluation)
+                cache.setdefault(step["Name"], {})[key] = (execution_id, properties)
+                outcome = StepOutcome(step["Name"], False, key, properties, execution_id)
+                _record(outcome, evaluation, outcomes, on_outcome)
+
+        batch = [step for step, _ in to_run]
+        failed: set[str] = set()
+        if run_batch is None:
+            for step in batch:
+                succeeded(step)
+        elif batch:
+            failed = run_batch(batch, evaluation, succeeded)
+        if failed:
+            raise ExecutionFailed(failed, outcomes)
+        done.update(step["Name"] for step in ready)
     return outcomes
+
+
+def _record(
+    outcome: StepOutcome,
+    evaluation: Evaluation,
+    outcomes: list[StepOutcome],
+    on_outcome: Callable[[StepOutcome], None] | None,
+) -> None:
+    evaluation.step_properties[outcome.name] = outcome.properties
+    outcomes.append(outcome)
+    if on_outcome is not None:
+        on_outcome(outcome)
 
 
 def _walk(properties: Any, path: str) -> Any:

@@ -15,6 +15,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,13 +171,26 @@ def plant_defects(group_folder: Path) -> list[str]:
     return ["truncated_0001", "nodata_0002", "garbled_0003"]
 
 
-def generate(root: Path, size_mb: float = 30.0, seed: int = 0, groups: list[str] | None = None) -> Path:
-    """Write the dataset under ``root`` unless the same one is already there. Returns ``root``."""
+def generate(root: Path, size_mb: float = 30.0, seed: int = 0, groups: list[str] | None = None) -> bool:
+    """Write the dataset under ``root`` unless the same one is already there; True if it was written.
+
+    It is written beside ``root`` and moved into place whole, so an interrupted run leaves no half dataset.
+    """
     groups = groups or GROUPS
     parameters = {"size_mb": size_mb, "seed": seed, "groups": groups, "version": 1}
     marker = root / MARKER
     if marker.exists() and json.loads(marker.read_text()) == parameters:
-        return root
+        return False
+    staging = root.with_name(f".{root.name}.partial-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    _write_dataset(staging, size_mb, seed, groups)
+    (staging / MARKER).write_text(json.dumps(parameters))
+    shutil.rmtree(root, ignore_errors=True)
+    os.replace(staging, root)
+    return True
+
+
+def _write_dataset(root: Path, size_mb: float, seed: int, groups: list[str]) -> None:
     rng = np.random.default_rng(seed)
     per_group = int(size_mb * 1e6 / len(groups))
     for group in groups:
@@ -188,8 +202,6 @@ def generate(root: Path, size_mb: float = 30.0, seed: int = 0, groups: list[str]
             written += write_record_set(root / group / record_set, record_set, budget, rng)
             serial += 1
     plant_defects(root / groups[-1])
-    marker.write_text(json.dumps(parameters))
-    return root
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,8 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.size_mb <= 0:
         print("error: --size-mb must be positive", file=sys.stderr)
         return 2
-    root = generate(args.output, args.size_mb, args.seed, args.groups)
-    print(f"sample data in {root}")
+    if generate(args.output, args.size_mb, args.seed, args.groups):
+        print(f"sample data written to {args.output}")
+    else:
+        print(f"sample data already in {args.output} (same size and seed): reused")
     return 0
 
 

@@ -38,7 +38,8 @@ def groups_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Extract outputs, one folder per group: generated groups, the real records (30, 32), a group with
     unusual signal names (35) and an empty group folder (36)."""
     root = tmp_path_factory.mktemp("combine")
-    data = generate(root / "data", 1.5, groups=GENERATED)
+    data = root / "data"
+    generate(data, 1.5, groups=GENERATED)
     odd = data / "35" / "3500001"
     write_record(
         odd, "3500001_0001", "16", digital_signals("16", 3000, 3, 5), names=["ecg ii", "Foo Lead", "pleth"]

@@ -16,7 +16,7 @@ from pipeline.definition_eval import (
     Evaluation,
     cache_key,
     default_parameters,
-    simulate_execution,
+    execute,
     topological_order,
 )
 from pipeline.definition_json import mermaid, step_edges
@@ -174,7 +174,7 @@ def test_archives_hold_the_shared_library_and_nothing_volatile(tmp_path: Path) -
 
 
 def run_execution(definition: dict[str, Any], execution_id: str, cache, overrides=None):  # type: ignore[no-untyped-def]
-    outcomes = simulate_execution(definition, execution_id, default_parameters(definition, overrides), cache)
+    outcomes = execute(definition, execution_id, default_parameters(definition, overrides), cache)
     return {outcome.name: outcome for outcome in outcomes}
 
 
