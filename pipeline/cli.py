@@ -16,6 +16,11 @@ from steps.extract import extract_group as extract_step
 
 from . import commands
 from .config import GROUP_PRESETS
+from .parameters import DESCRIPTIONS
+
+PARAMETERS_HELP = "pipeline parameters (--param NAME=VALUE):\n" + "\n".join(
+    f"  {name}: {text}" for name, text in DESCRIPTIONS.items()
+)
 
 Subcommands = argparse._SubParsersAction  # argparse's own type for what add_subparsers returns
 
@@ -58,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     start = _command(sub, "start", commands.start, "start an execution", settings)
+    start.epilog = PARAMETERS_HELP
     _param_argument(start)
     start.add_argument("--display-name", help="the execution's display name")
     _wait_arguments(start)
@@ -106,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     local.add_argument("--no-progress", action="store_true", help="no progress bars")
     _param_argument(local)
+    local.epilog = PARAMETERS_HELP
+    local.formatter_class = argparse.RawDescriptionHelpFormatter
     local.set_defaults(handler=commands.run_local)
     return parser
 
@@ -140,7 +148,14 @@ def _command(
     help_text: str,
     settings: argparse.ArgumentParser,
 ) -> argparse.ArgumentParser:
-    command = sub.add_parser(name, help=help_text, description=help_text, parents=[settings], epilog=EPILOG)
+    command = sub.add_parser(
+        name,
+        help=help_text,
+        description=help_text,
+        parents=[settings],
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     command.set_defaults(handler=handler)
     return command
 

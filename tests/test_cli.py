@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -49,10 +50,26 @@ def test_group_defaults_to_the_input_folder_name(real_data: Path, tmp_path: Path
     assert json.loads((tmp_path / "o" / "summary.json").read_text())["group"] == "30"
 
 
-def test_help_is_available_on_every_command(tmp_path: Path) -> None:
-    for command in (["--help"], ["extract", "--help"]):
-        result = run([sys.executable, "-m", "pipeline", *command], cwd=ROOT)
-        assert result.returncode == 0 and "usage: waveform-pipeline" in result.stdout
+def test_help_is_available_on_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    from pipeline.cli import build_parser, main
+
+    commands = [
+        ["extract"], ["combine"], ["definition"], ["diff"], ["upsert"], ["start"], ["status"],
+        ["executions"], ["graph"], ["run-local"], ["schedule"], ["schedule", "put"], ["schedule", "show"],
+        ["schedule", "delete"],
+    ]  # fmt: skip
+    listed = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert set(listed) == {c[0] for c in commands}  # every command is here
+    for command in ([], *commands):
+        with pytest.raises(SystemExit) as exited:
+            main([*command, "--help"])
+        assert exited.value.code == 0 and "usage: waveform-pipeline" in capsys.readouterr().out, command
+    with pytest.raises(SystemExit):
+        main(["start", "--help"])
+    start_help = capsys.readouterr().out
+    for name in ("InputRoot", "StrictMode", "KmsKeyId", "InputVersion"):
+        assert f"  {name}: " in start_help  # the parameters' descriptions
+    assert run([sys.executable, "-m", "pipeline", "--help"], cwd=ROOT).returncode == 0
 
 
 def test_bad_arguments_end_in_a_message_not_a_traceback(tmp_path: Path) -> None:
