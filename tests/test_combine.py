@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import base64
 import json
 import math
@@ -25,6 +24,7 @@ from steps.combine.dataset import S3Dataset
 from steps.combine.job_config import FROM_JOB_OUTPUT
 from steps.waveforms.extraction import extract_group
 from tests.records import digital_signals, write_record
+from tests.step_imports import loaded_modules, pinned, third_party_imports
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -424,40 +424,11 @@ def test_from_job_output_puts_the_dataset_beside_the_reports(tmp_path: Path) -> 
         combine_step.dataset_destination(args, job_config=config)
 
 
-def test_step_code_never_imports_the_sagemaker_sdk() -> None:
-    code = (
-        "import sys, steps.combine.combine_groups, steps.combine.dataset, awswrangler; "
-        "print(any(m.startswith('sagemaker') for m in sys.modules))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
-    )
-    assert result.stdout.strip() == "False"
-
-
-def test_requirements_list_every_third_party_import_of_the_step() -> None:
-    requirements = {
-        line.split("==")[0].strip().lower()
-        for line in (ROOT / "steps" / "combine" / "requirements.txt").read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    }
-    # the step's own modules, and every module of the shared library they load
-    code = (
-        "import sys, steps.combine.combine_groups; "
-        "print('\\n'.join(m.__file__ for name, m in sys.modules.items() if name.startswith('steps.')))"
-    )
-    loaded = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
-    )
-    paths = {*(ROOT / "steps" / "combine").glob("*.py"), *map(Path, loaded.stdout.split())}
-    imported: set[str] = set()
-    for path in paths:
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                imported.update(alias.name.split(".")[0] for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                imported.add(node.module.split(".")[0])
-    third_party = {name for name in imported if name not in sys.stdlib_module_names and name != "steps"}
-    assert {"awswrangler", "botocore", "matplotlib", "pandas", "pyarrow"} <= third_party
-    assert "wfdb" not in third_party  # the combine container reads no waveforms
-    assert third_party <= requirements, third_party - requirements
+def test_step_code_never_imports_the_sagemaker_sdk_and_pins_what_it_imports() -> None:
+    # the step's own modules (the dataset writer's awswrangler too), and every shared module they load
+    files, sagemaker = loaded_modules("steps.combine.combine_groups", "steps.combine.dataset", "awswrangler")
+    assert not sagemaker
+    imported = third_party_imports({*files, *(ROOT / "steps" / "combine").glob("*.py")})
+    assert {"awswrangler", "botocore", "matplotlib", "pandas", "pyarrow"} <= imported
+    assert "wfdb" not in imported  # the combine container reads no waveforms
+    assert imported <= pinned(ROOT / "steps" / "combine" / "requirements.txt"), imported

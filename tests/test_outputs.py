@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import ast
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from steps.waveforms.outputs import atomic_path, features_table, write_features
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.step_imports import ROOT, loaded_modules, pinned, third_party_imports
 
 
 def test_a_failed_write_leaves_the_previous_file_and_no_partial(tmp_path: Path) -> None:
@@ -52,28 +48,9 @@ def test_outputs_of_a_rerun_replace_whole_files(real_data: Path, extract) -> Non
     ]
 
 
-def test_step_code_never_imports_the_sagemaker_sdk() -> None:
-    code = (
-        "import sys, steps.extract.extract_group; print(any(m.startswith('sagemaker') for m in sys.modules))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
-    )
-    assert result.stdout.strip() == "False"
-
-
-def test_requirements_list_every_third_party_import_of_the_step() -> None:
-    requirements = {
-        line.split("==")[0].strip().lower()
-        for line in (ROOT / "steps" / "extract" / "requirements.txt").read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    }
-    imported: set[str] = set()
-    for path in [*(ROOT / "steps" / "waveforms").glob("*.py"), *(ROOT / "steps" / "extract").glob("*.py")]:
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                imported.update(alias.name.split(".")[0] for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                imported.add(node.module.split(".")[0])
-    third_party = {name for name in imported if name not in sys.stdlib_module_names and name != "steps"}
-    assert third_party <= requirements, third_party - requirements
+def test_step_code_never_imports_the_sagemaker_sdk_and_pins_what_it_imports() -> None:
+    files, sagemaker = loaded_modules("steps.extract.extract_group")
+    assert not sagemaker
+    imported = third_party_imports({*files, *(ROOT / "steps" / "extract").glob("*.py")})
+    assert {"numpy", "wfdb", "pyarrow", "joblib"} <= imported
+    assert imported <= pinned(ROOT / "steps" / "extract" / "requirements.txt"), imported
