@@ -252,7 +252,6 @@ def run_local(args: argparse.Namespace) -> int:
         print(f"reused: {', '.join(o.name for o in result.reused)} (from {', '.join(sources)})")
     print(f"dataset: {combined / 'dataset'}")
     print(f"report:  {combined / 'report.html'}")
-    print(
-        f"groups:  {args.output.resolve() / result.execution_id / 'groups'} (reused ones: in their execution)"
-    )
+    extracts = [outcome.name for outcome in result.outcomes if outcome.name != "Combine"]
+    print(f"groups:  {', '.join(sorted({str(result.output_of(name).parent) for name in extracts}))}")
     return 0
