@@ -137,9 +137,9 @@ def start(args: argparse.Namespace) -> int:
     config = config_of(args)
     overrides = _overrides(config, args.param)  # checked before any API call
     config, _, pipeline = _deployed(args)
-    from .executions import as_parameter_value
+    from .definition_eval import parameter_text
 
-    values = {name: as_parameter_value(value) for name, value in overrides.items()}
+    values = {name: parameter_text(value) for name, value in overrides.items()}
     execution = pipeline.start(parameters=values or None, execution_display_name=args.display_name)
     print(f"started {execution.arn}")
     if args.wait:
@@ -228,12 +228,12 @@ def schedule_delete(args: argparse.Namespace) -> int:
 
 def run_local(args: argparse.Namespace) -> int:
     from .config import parse_groups
-    from .executions import as_parameter_value
+    from .definition_eval import parameter_text
     from .local_run import run_local as run
 
     groups = parse_groups(args.groups) if args.groups else None
     overrides = {
-        name: as_parameter_value(value) for name, value in _overrides(PipelineConfig(), args.param).items()
+        name: parameter_text(value) for name, value in _overrides(PipelineConfig(), args.param).items()
     }
     result = run(
         args.input,

@@ -37,7 +37,7 @@ class Evaluation:
                 return self._get(expression["Get"])
             if set(expression) == {"Std:Join"}:
                 join = expression["Std:Join"]
-                return str(join["On"]).join(_text(self.value(part)) for part in join["Values"])
+                return str(join["On"]).join(parameter_text(self.value(part)) for part in join["Values"])
             return {key: self.value(item) for key, item in expression.items()}
         if isinstance(expression, list):
             return [self.value(item) for item in expression]
@@ -233,7 +233,9 @@ def _walk(properties: Any, path: str) -> Any:
     return value
 
 
-def _text(value: Any) -> str:
+def parameter_text(value: Any) -> str:
+    """A value as the service renders it in text: booleans as ``true``/``false`` (Python's ``str`` gives
+    ``True``)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

@@ -4,39 +4,19 @@ diff against another definition, as ``waveform-pipeline graph`` and ``diff`` pri
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-STEP_REFERENCE = re.compile(r"^Steps\.([A-Za-z0-9_-]+)\.")
+from .definition_eval import dependencies
 
 
 def pretty(definition: str) -> str:
     return json.dumps(json.loads(definition), indent=2) + "\n"
 
 
-def step_edges(definition: dict[str, Any]) -> list[tuple[str, str]]:
+def step_edges(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(upstream, downstream) pairs: property references (``{"Get": "Steps.X...."}``) and DependsOn."""
-    edges = set()
-    for step in definition["Steps"]:
-        for reference in _references(step.get("Arguments", {})):
-            match = STEP_REFERENCE.match(reference)
-            if match:
-                edges.add((match.group(1), step["Name"]))
-        for upstream in step.get("DependsOn", []):
-            edges.add((upstream, step["Name"]))
-    return sorted(edges)
-
-
-def _references(value: Any) -> Iterator[str]:
-    if isinstance(value, dict):
-        if set(value) == {"Get"} and isinstance(value["Get"], str):
-            yield value["Get"]
-        for item in value.values():
-            yield from _references(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _references(item)
+    return sorted((upstream, step["Name"]) for step in definition["Steps"] for upstream in dependencies(step))
 
 
 def mermaid(definition: dict[str, Any]) -> str:

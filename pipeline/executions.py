@@ -55,12 +55,6 @@ def _typed(parameter: Parameter, text: str) -> str | int | float | bool:
     return text
 
 
-def as_parameter_value(value: str | int | float | bool) -> str:
-    """The text the service takes for a parameter value: booleans as ``true``/``false`` (Python's ``str``
-    would give ``True``, which the SDK passes on as it is)."""
-    return str(value).lower() if isinstance(value, bool) else str(value)
-
-
 @dataclass(frozen=True)
 class StepRow:
     name: str

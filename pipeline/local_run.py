@@ -45,6 +45,7 @@ from .definition_eval import (
     default_parameters,
     dependencies,
     execute,
+    parameter_text,
     topological_order,
 )
 
@@ -261,7 +262,7 @@ class _StepRunner:
             step=step["Name"],
             script=script.group(1),
             arguments=_local_arguments(
-                [_text(a) for a in arguments["AppSpecification"]["ContainerArguments"]]
+                [parameter_text(a) for a in arguments["AppSpecification"]["ContainerArguments"]]
             ),
             inputs=inputs,
             output=(output["S3Output"]["LocalPath"], output["S3Output"]["S3Uri"]),
@@ -301,12 +302,6 @@ def _local_arguments(arguments: list[str]) -> list[str]:
         kept.append(arguments[index])
         index += 1
     return kept
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 class _StageBars:

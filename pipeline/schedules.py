@@ -11,7 +11,7 @@ import boto3
 from sagemaker.mlops.workflow.pipeline import Pipeline
 from sagemaker.mlops.workflow.triggers import PipelineSchedule
 
-from .executions import as_parameter_value
+from .definition_eval import parameter_text
 
 # What update_schedule takes again from get_schedule (it replaces the whole schedule).
 UPDATABLE = (
@@ -73,7 +73,7 @@ def _set_target_parameters(
     target = dict(current["Target"])
     target["SageMakerPipelineParameters"] = {
         "PipelineParameterList": [
-            {"Name": key, "Value": as_parameter_value(value)} for key, value in sorted(parameters.items())
+            {"Name": key, "Value": parameter_text(value)} for key, value in sorted(parameters.items())
         ]
     }
     update = {key: current[key] for key in UPDATABLE if current.get(key) is not None}
