@@ -154,7 +154,7 @@ def execute(
     """Execute the definition with the service's caching, wave by wave: every step whose dependencies are
     done is ready; a ready step whose cache key was seen is not run and exposes the earlier run's properties;
     the others run together (``run_batch``, if given; else they are taken as run), each remembered in
-    ``cache`` as it succeeds."""
+    ``cache`` as it succeeds. Outcomes come back in the definition's (topological) order."""
     evaluation = Evaluation(parameters, execution_id)
     outcomes: list[StepOutcome] = []
     steps = topological_order(definition)
@@ -198,9 +198,15 @@ def execute(
         elif batch:
             failed = run_batch(batch, evaluation, succeeded)
         if failed:
-            raise ExecutionFailed(failed, outcomes)
+            raise ExecutionFailed(failed, _in_order(outcomes, steps))
         done.update(step["Name"] for step in ready)
-    return outcomes
+    return _in_order(outcomes, steps)
+
+
+def _in_order(outcomes: list[StepOutcome], steps: Sequence[Mapping[str, Any]]) -> list[StepOutcome]:
+    # Steps of one wave finish in any order; results are reported in the definition's order.
+    position = {step["Name"]: index for index, step in enumerate(steps)}
+    return sorted(outcomes, key=lambda outcome: position[outcome.name])
 
 
 def _record(

@@ -207,6 +207,19 @@ def test_combine_cache_key_changes_if_and_only_if_a_group_step_ran_anew(aws) -> 
     assert not any(outcome.cache_hit for outcome in fourth.values())
 
 
+def test_outcomes_are_reported_in_definition_order_whatever_order_steps_finish(aws) -> None:  # type: ignore[no-untyped-def]
+    definition = build(aws)
+
+    def finish_backwards(batch, evaluation, succeeded):  # type: ignore[no-untyped-def]
+        for step in reversed(batch):
+            succeeded(step)
+        return set()
+
+    parameters = default_parameters(definition)
+    outcomes = execute(definition, "exec-a", parameters, {}, run_batch=finish_backwards)
+    assert [outcome.name for outcome in outcomes] == [step["Name"] for step in definition["Steps"]]
+
+
 def test_combine_cache_key_holds_no_execution_variable_of_its_own(aws) -> None:  # type: ignore[no-untyped-def]
     definition = build(aws)
     combine = steps_by_name(definition)["Combine"]
