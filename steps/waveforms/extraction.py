@@ -12,14 +12,13 @@ import logging
 import resource
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from concurrent.futures import as_completed
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from joblib.externals.loky import get_reusable_executor
 
 from .discovery import Discovery, FolderListing, discover_folder, list_group
 from .errors import EmptyGroupError, InputFolderError, RecordError
@@ -36,6 +35,7 @@ from .outputs import (
 )
 from .record_summary import Histograms, RecordTask, rows_from_histograms, summarise_range, summarise_record
 from .sharding import FolderWork, HostShare, RecordWork, Work, balance, chunk_count, record_work, usable_cpus
+from .worker_pool import WorkerDied, run_in_workers
 
 log = logging.getLogger("waveforms.extract")
 
@@ -188,8 +188,8 @@ def extract_group(
     for result in _run_chunks(balance(items, chunk_count(workers)), workers, input_dir, group):
         total.merge(result)
     partials: dict[str, list[PartialRecord]] = {}
-    for partial in total.partials:
-        partials.setdefault(partial.task.relative_path, []).append(partial)
+    for piece in total.partials:
+        partials.setdefault(piece.task.relative_path, []).append(piece)
     merged_rows, merged = _merge_partials(partials, {failure.path for failure in total.failures})
     total.tables.append(features_table(merged_rows))
     total.records_summarised += merged
@@ -224,19 +224,83 @@ def extract_group(
 
 
 def _run_chunks(chunks: list[list[Work]], workers: int, input_dir: Path, group: str) -> Iterator[ChunkResult]:
-    """Chunks to loky's reusable worker processes (joblib's own), results as they complete.
+    """Chunks summarised in worker processes, results as they complete. With one worker, or one chunk, in this
+    process (no isolation: nothing to share a crash with, and no start-up cost).
 
-    The executor directly rather than ``joblib.Parallel``: same workers, but Parallel costs ~10 ms a call on
-    this machine against ~1 ms, a tenth of a 256 MB group's run on two cores.
+    A worker that dies takes nothing but its record down: the chunks in flight when it died are summarised
+    again record by record, and the records in flight at a second death one at a time, so the record that
+    kills a worker on its own is known; it is reported as ``worker_died`` and the group goes on.
     """
     if workers == 1 or len(chunks) <= 1:
         for chunk in chunks:
             yield summarise_chunk(chunk, input_dir, group)
         return
-    executor = get_reusable_executor(max_workers=workers)
-    futures = [executor.submit(summarise_chunk, chunk, input_dir, group) for chunk in chunks]
-    for future in as_completed(futures):
-        yield future.result()
+    summarise = partial(summarise_chunk, input_dir=input_dir, group=group)
+    suspects: list[Work] = []
+    deaths: list[str] = []
+    for chunk, result in run_in_workers(summarise, chunks, workers):
+        if isinstance(result, WorkerDied):
+            suspects.extend(chunk)
+            deaths.append(result.reason)
+        else:
+            yield result
+    if suspects:
+        log.warning(
+            "group %s: a worker died (%s); %d chunk(s) it took down are summarised again, record by record",
+            group,
+            deaths[0],
+            len(deaths),
+        )
+        yield from _summarise_again(suspects, summarise, workers, input_dir, group)
+
+
+def _summarise_again(
+    suspects: list[Work],
+    summarise: Callable[[list[Work]], ChunkResult],
+    workers: int,
+    input_dir: Path,
+    group: str,
+) -> Iterator[ChunkResult]:
+    """The work that was in flight when a worker died: record by record, then one at a time."""
+    recovered = ChunkResult()  # the suspect record sets' discovery, done here this time
+    records: list[list[Work]] = []
+    for item in suspects:
+        if isinstance(item, FolderWork):
+            discovery = discover_folder(item.listing, input_dir, group)
+            recovered.add_discovery(discovery)
+            records.extend([RecordWork(task)] for task in discovery.tasks)
+        else:
+            records.append([item])
+    yield recovered
+    alone: list[list[Work]] = []
+    for record, result in run_in_workers(summarise, records, workers):
+        if isinstance(result, WorkerDied):
+            alone.append(record)
+        else:
+            yield result
+    killers: set[str] = set()  # a record one of whose frame ranges kills a worker has failed: not run again
+    for record in alone:  # one at a time: a death now names its record
+        work = record[0]
+        assert isinstance(work, RecordWork)  # suspects were expanded to records above
+        if work.task.relative_path in killers:
+            continue
+        [(_, result)] = run_in_workers(summarise, [record], workers)
+        if isinstance(result, WorkerDied):
+            killers.add(work.task.relative_path)
+            yield _worker_died(work, group, result.reason)
+        else:
+            yield result
+
+
+def _worker_died(work: RecordWork, group: str, reason: str) -> ChunkResult:
+    task = work.task
+    log.error("group %s: %s kills the worker that summarises it (%s)", group, task.relative_path, reason)
+    message = (
+        f"the worker process died while summarising this record ({reason}): "
+        "out of memory, or a crash in native code"
+    )
+    failure = RecordFailure(task.group, task.relative_path, task.record, "worker_died", message)
+    return ChunkResult(failures=[failure])
 
 
 def _merge_partials(
