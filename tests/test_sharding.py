@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shlex
+import shutil
 import subprocess
 import sys
 import tracemalloc
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from steps.waveforms.extraction import extract_group
 from steps.waveforms.header import read_header
@@ -109,6 +112,25 @@ def test_usable_cpus_honours_cpu_affinity(tmp_path: Path) -> None:
         check=True,
         capture_output=True,
     )  # fmt: skip
+    assert json.loads((out / "summary.json").read_text())["workers"] == 1
+
+
+def test_usable_cpus_honours_the_cgroup_cpu_quota(tmp_path: Path) -> None:
+    """As a container limited to one CPU (``docker --cpus 1``) sees it: its own cgroup at /sys/fs/cgroup with
+    a quota of one CPU (100 ms of CPU time per 100 ms period). Staged in a private mount namespace, so nothing
+    outside it changes."""
+    if shutil.which("unshare") is None or os.geteuid() != 0:
+        pytest.skip("needs root and unshare(1) to stage a cgroup in a private mount namespace")
+    out = tmp_path / "out"
+    script = ROOT / "steps" / "extract" / "extract_group.py"
+    data = ROOT / "tests" / "data" / "mimic3wdb-real" / "30"
+    staged = (
+        "mount -t tmpfs none /sys/fs/cgroup && echo '100000 100000' > /sys/fs/cgroup/cpu.max && "
+        f"{shlex.quote(sys.executable)} {shlex.quote(str(script))} "
+        f"--input-dir {shlex.quote(str(data))} --output-dir {shlex.quote(str(out))}"
+    )
+    assert len(os.sched_getaffinity(0)) > 1, "the quota must be what limits the workers"
+    subprocess.run(["unshare", "--mount", "sh", "-c", staged], check=True, capture_output=True)
     assert json.loads((out / "summary.json").read_text())["workers"] == 1
 
 
