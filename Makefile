@@ -7,7 +7,19 @@ STAMP  := $(VENV)/.installed-stamp
 SAMPLE_DIR ?= sample-data
 OUTPUT_DIR ?= output
 
-.PHONY: run test lint bench install clean
+# The step tests again, with the Processing container's Python (3.12, as in the scikit-learn image) and
+# exactly the packages its requirements.txt files pin, plus the test tools: what runs on SageMaker is what is
+# tested. Found under pyenv or on PATH; or set CONTAINER_PYTHON.
+CONTAINER_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) \
+                                 $(wildcard /usr/bin/python3.12 /usr/local/bin/python3.12))
+CONTAINER_VENV   := .venv-container
+CONTAINER_STAMP  := $(CONTAINER_VENV)/.installed-stamp
+STEP_REQUIREMENTS := steps/extract/requirements.txt steps/combine/requirements.txt
+STEP_TESTS := tests/test_formats.py tests/test_header.py tests/test_extract_real.py tests/test_bad_input.py \
+              tests/test_outputs.py tests/test_sharding.py tests/test_worker_crash.py tests/test_combine.py \
+              tests/test_combine_hosts.py tests/test_combine_signal_names.py tests/test_combine_s3.py
+
+.PHONY: run test test-container lint bench install clean
 
 install: $(STAMP)
 
@@ -24,6 +36,18 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+test-container: $(CONTAINER_STAMP)
+	$(CONTAINER_VENV)/bin/python -m pytest -q -m 'not project_env' $(STEP_TESTS)
+
+$(CONTAINER_STAMP): $(STEP_REQUIREMENTS)
+	@test -n "$(CONTAINER_PYTHON)" || { echo "error: make test-container needs Python 3.12, the container's;" \
+	    "none found: set CONTAINER_PYTHON=/path/to/python3.12" >&2; exit 1; }
+	rm -rf $(CONTAINER_VENV)
+	$(CONTAINER_PYTHON) -m venv $(CONTAINER_VENV)
+	$(CONTAINER_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CONTAINER_VENV)/bin/python -m pip install --quiet $(addprefix -r ,$(STEP_REQUIREMENTS)) pytest 'moto[server]'
+	touch $(CONTAINER_STAMP)
+
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline steps scripts tests
 	$(BIN)/ruff format --check pipeline steps scripts tests
@@ -33,4 +57,4 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench_extract.py
 
 clean:
-	rm -rf $(VENV) $(OUTPUT_DIR) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CONTAINER_VENV) $(OUTPUT_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from pipeline.cli import main as cli_main
+from steps.extract import extract_group as extract_step
 from tests.aws import aws  # noqa: F401 — the moto server fixture, for every test module
 
 REAL_DATA = Path(__file__).parent / "data" / "mimic3wdb-real"
@@ -42,13 +42,15 @@ def real_data() -> Path:
 
 @pytest.fixture
 def extract(tmp_path: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
-    """Run ``waveform-pipeline extract`` in-process on a folder; return what it printed and wrote."""
+    """Run the extract step in-process on a folder, as ``waveform-pipeline extract`` runs it (same parser,
+    same ``run``; no SDK imported, so the step tests also run with the container's Python and packages);
+    return what it printed and wrote."""
     counter = iter(range(1_000_000))
 
     def run(input_dir: Path, *extra: str, group: str = "30") -> ExtractRun:
         output_dir = tmp_path / f"out{next(counter)}"
-        argv = ["extract", "--input-dir", str(input_dir), "--output-dir", str(output_dir), "--group", group]
-        code = cli_main([*argv, *extra])
+        argv = ["--input-dir", str(input_dir), "--output-dir", str(output_dir), "--group", group]
+        code = extract_step.run(extract_step.build_parser().parse_args([*argv, *extra]))
         captured = capsys.readouterr()
         return ExtractRun(code, captured.out, captured.err, output_dir)
 

@@ -132,7 +132,7 @@ def test_empty_group_folder_is_reported_and_outputs_are_still_written(tmp_path: 
     assert extract(tmp_path / "35", "--strict", group="35").exit_code == 1
 
 
-@pytest.mark.parametrize("entry", ["cli", "script"])
+@pytest.mark.parametrize("entry", [pytest.param("cli", marks=pytest.mark.project_env), "script"])
 def test_missing_input_folder_fails_at_once_with_one_line(tmp_path: Path, entry: str) -> None:
     command = (
         [sys.executable, "-m", "pipeline", "extract"]

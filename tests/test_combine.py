@@ -220,6 +220,7 @@ def test_the_report_is_one_readable_page_with_two_plots(combined: Path) -> None:
     assert "Foo Lead" in page and "truncated_signal" in page
 
 
+@pytest.mark.project_env
 def test_script_and_cli_write_the_same_reports(groups_dir: Path, tmp_path: Path) -> None:
     script = ROOT / "steps" / "combine" / "combine_groups.py"
     args = ["--input-dir", str(groups_dir), "--groups", *ALL_GROUPS]
@@ -302,6 +303,7 @@ def test_a_broken_group_fails_with_one_line_naming_it_and_writes_nothing(
     assert not output.exists()
 
 
+@pytest.mark.project_env
 def test_the_cli_prints_one_line_and_no_traceback(groups_dir: Path, tmp_path: Path) -> None:
     broken = tmp_path / "groups"
     shutil.copytree(groups_dir, broken)

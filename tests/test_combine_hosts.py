@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.cli import main as cli_main
+from steps.combine import combine_groups as combine_step
+from steps.extract import extract_group as extract_step
 from tests.records import digital_signals, write_record
 
 
@@ -21,20 +22,14 @@ def test_host_shares_of_a_group_combine_into_the_whole_group(tmp_path: Path) -> 
             digital_signals("80", 80 * (folder + 1), 2, 2),
         )
     whole, shared = tmp_path / "whole", tmp_path / "shared"
-    assert (
-        cli_main(["extract", "--input-dir", str(tmp_path / "in" / "30"), "--output-dir", str(whole / "30")])
-        == 0
-    )
+    assert extract(["--input-dir", str(tmp_path / "in" / "30"), "--output-dir", str(whole / "30")]) == 0
     for index in range(2):
-        argv = ["extract", "--input-dir", str(tmp_path / "in" / "30"), "--output-dir", str(shared / "30")]
-        assert cli_main([*argv, "--host", f"{index}/2"]) == 0
+        argv = ["--input-dir", str(tmp_path / "in" / "30"), "--output-dir", str(shared / "30")]
+        assert extract([*argv, "--host", f"{index}/2"]) == 0
     assert sorted(p.name for p in (shared / "30").iterdir()) == ["algo-1", "algo-2"]
     for source in (whole, shared):
         assert (
-            cli_main(
-                ["combine", "--input-dir", str(source), "--output-dir", str(tmp_path / f"out-{source.name}")]
-            )
-            == 0
+            combine(["--input-dir", str(source), "--output-dir", str(tmp_path / f"out-{source.name}")]) == 0
         )
 
     def dataset(name: str) -> pd.DataFrame:
@@ -46,3 +41,11 @@ def test_host_shares_of_a_group_combine_into_the_whole_group(tmp_path: Path) -> 
         json.loads((tmp_path / f"out-{name}" / "quality.json").read_text()) for name in ("whole", "shared")
     ]
     assert quality[0]["totals"] == quality[1]["totals"]
+
+
+def extract(argv: list[str]) -> int:
+    return extract_step.run(extract_step.build_parser().parse_args(argv))
+
+
+def combine(argv: list[str]) -> int:
+    return combine_step.run(combine_step.build_parser().parse_args(argv))
