@@ -8,7 +8,7 @@ out like ``/opt/ml/processing``: its inputs linked in, its output moved to the r
 step succeeds. Caching follows the service's rules, keyed on code, arguments and inputs, and is stricter in
 one way: a local input folder's files (names, sizes, modification times) are part of the key, so changed data
 is never served from the cache. Steps that succeeded are remembered at once: a rerun after a failure or
-Ctrl-C resumes where it stopped.
+Ctrl-C resumes where it stopped. Ctrl-C ends the steps still running, whether the signal reached them or not.
 """
 
 from __future__ import annotations
@@ -21,12 +21,13 @@ import secrets
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from tqdm import tqdm
 
@@ -195,6 +196,9 @@ class _StepRunner:
         self.cpus = max(1, cpus)
         self.run = run
         self.logs: dict[str, Path] = {}
+        self._lock = threading.Lock()
+        self._running: set[subprocess.Popen[bytes]] = set()
+        self._stopping = False
 
     def run_batch(
         self, steps: Sequence[Mapping[str, Any]], evaluation: Evaluation, succeeded: StepDone
@@ -208,8 +212,14 @@ class _StepRunner:
                 succeeded(step)
             return ok
 
-        with ThreadPoolExecutor(max_workers=concurrent) as pool:
+        pool = ThreadPoolExecutor(max_workers=concurrent)
+        try:
             results = list(pool.map(run_one, steps))
+        except KeyboardInterrupt:
+            self._stop(pool)
+            raise
+        finally:
+            pool.shutdown()
         return {step["Name"] for step, ok in zip(steps, results, strict=True) if not ok}
 
     def _run_step(self, step: Mapping[str, Any], evaluation: Evaluation, workers: int) -> bool:
@@ -229,14 +239,10 @@ class _StepRunner:
         arguments = [self._map(argument, staging) for argument in command.arguments]
         environment = {**os.environ, "LOKY_MAX_CPU_COUNT": str(workers), "PYTHONUNBUFFERED": "1"}
         with open(log, "w", encoding="utf-8") as stream:
-            result = subprocess.run(
-                [sys.executable, str(self.code_root / command.script), *arguments],
-                stdout=stream,
-                stderr=subprocess.STDOUT,
-                env=environment,
-                check=False,
+            exit_code = self._run_process(
+                [sys.executable, str(self.code_root / command.script), *arguments], stream, environment
             )
-        if result.returncode != 0:
+        if exit_code != 0:
             return False
         destination = Path(command.output[1])
         destination.parent.mkdir(parents=True, exist_ok=True)
@@ -245,6 +251,31 @@ class _StepRunner:
         os.replace(output, destination)  # the "upload": whole, once the step succeeded
         shutil.rmtree(staging, ignore_errors=True)
         return True
+
+    def _run_process(self, command: list[str], log: IO[str], environment: dict[str, str]) -> int | None:
+        """The step process's exit code; None if the run was interrupted before it could start."""
+        with self._lock:
+            if self._stopping:
+                return None
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
+            self._running.add(process)
+        try:
+            return process.wait()
+        finally:
+            with self._lock:
+                self._running.discard(process)
+
+    def _stop(self, pool: ThreadPoolExecutor) -> None:
+        """Ctrl-C: start no more steps, and end those still running rather than wait for them (a step that
+        started just after the Ctrl-C never saw it, nor does one when only this process is signalled).
+        Their staging folders go too: a partial output is never used."""
+        with self._lock:
+            self._stopping = True
+            running = list(self._running)
+        for process in running:
+            process.terminate()
+        pool.shutdown(cancel_futures=True)  # each thread returns once its step process has exited
+        shutil.rmtree(self.execution_dir / ".staging", ignore_errors=True)
 
     def command(self, step: Mapping[str, Any], evaluation: Evaluation) -> StepCommand:
         arguments = evaluation.value(step["Arguments"])
