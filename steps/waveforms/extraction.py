@@ -38,6 +38,9 @@ from .sharding import FolderWork, HostShare, RecordWork, Work, balance, chunk_co
 from .worker_pool import WorkerDied, run_in_workers
 
 log = logging.getLogger("waveforms.extract")
+# Chunks in flight per worker: the suspects when a worker dies. One leaves a worker idle while the parent
+# hands it the next chunk (1-2.5 % slower on the bench workloads); two cost nothing measurable.
+IN_FLIGHT_PER_WORKER = 2
 
 
 @dataclass
@@ -238,7 +241,7 @@ def _run_chunks(chunks: list[list[Work]], workers: int, input_dir: Path, group: 
     summarise = partial(summarise_chunk, input_dir=input_dir, group=group)
     suspects: list[Work] = []
     deaths: list[str] = []
-    for chunk, result in run_in_workers(summarise, chunks, workers):
+    for chunk, result in run_in_workers(summarise, chunks, workers, window=IN_FLIGHT_PER_WORKER * workers):
         if isinstance(result, WorkerDied):
             suspects.extend(chunk)
             deaths.append(result.reason)
