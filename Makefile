@@ -10,7 +10,8 @@ OUTPUT_DIR ?= output
 # The step tests again, with the Processing container's Python (3.12, as in the scikit-learn image) and
 # exactly the packages its requirements.txt files pin, plus the test tools: what runs on SageMaker is what is
 # tested. Found under pyenv or on PATH; or set CONTAINER_PYTHON.
-CONTAINER_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) \
+PYENV_ROOT ?= $(or $(shell pyenv root 2>/dev/null),$(HOME)/.pyenv)
+CONTAINER_PYTHON ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.12*/bin/python3.12) \
                                  $(wildcard /usr/bin/python3.12 /usr/local/bin/python3.12))
 CONTAINER_VENV   := .venv-container
 CONTAINER_STAMP  := $(CONTAINER_VENV)/.installed-stamp
