@@ -27,6 +27,14 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture
+def data(sample: Path, tmp_path: Path) -> Path:
+    """A copy of the sample that a test may change."""
+    copy = tmp_path / "data"
+    shutil.copytree(sample, copy)
+    return copy
+
+
 def run_cli(*argv: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     code = cli_main(["run-local", "--no-progress", *argv])
     captured = capsys.readouterr()
@@ -67,10 +75,8 @@ def test_run_local_then_rerun_reuses_the_cache(
 
 
 def test_changed_input_files_rerun_their_group_and_the_combine_step(
-    sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data = tmp_path / "data"
-    shutil.copytree(sample, data)
     output = tmp_path / "out"
     assert run_cli("--input", str(data), "--output", str(output), capsys=capsys)[0] == 0
     shutil.rmtree(data / "31" / "3100000")
@@ -79,10 +85,8 @@ def test_changed_input_files_rerun_their_group_and_the_combine_step(
 
 
 def test_a_failed_run_resumes_where_it_stopped(
-    sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data = tmp_path / "data"
-    shutil.copytree(sample, data)
     output = tmp_path / "out"
     code, out, err = run_cli(
         "--input", str(data), "--output", str(output), "--param", "StrictMode=true", capsys=capsys

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -50,25 +50,29 @@ def run_in_workers(
             item = pending.popleft()
             in_flight[executor.submit(function, item)] = item
         done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-        broken = False
-        for future in done:
-            item = in_flight.pop(future)
-            try:
-                yield item, future.result()
-            except BrokenProcessPool as exc:
-                broken = True
-                yield item, WorkerDied(_reason(exc))
-        if broken:
+        finished = _take(in_flight, done)
+        if any(isinstance(outcome, WorkerDied) for _, outcome in finished):
             # Every other unfinished item fails with the executor: wait for them to say so, then start afresh
             # (``get_reusable_executor`` replaces a broken executor).
-            for future in list(in_flight):
-                wait([future])
-                item = in_flight.pop(future)
-                try:
-                    yield item, future.result()
-                except BrokenProcessPool as exc:
-                    yield item, WorkerDied(_reason(exc))
+            wait(in_flight)
+            the_rest = _take(in_flight, list(in_flight))
+            finished += the_rest
             executor = get_reusable_executor(max_workers=workers)
+        yield from finished
+
+
+def _take(
+    in_flight: dict[Future[Result], Item], futures: Iterable[Future[Result]]
+) -> list[tuple[Item, Result | WorkerDied]]:
+    """Finished ``futures``, out of ``in_flight``: each one's item, with its result or its worker's death."""
+    taken: list[tuple[Item, Result | WorkerDied]] = []
+    for future in futures:
+        item = in_flight.pop(future)
+        try:
+            taken.append((item, future.result()))
+        except BrokenProcessPool as exc:
+            taken.append((item, WorkerDied(_reason(exc))))
+    return taken
 
 
 def _reason(exc: BrokenProcessPool) -> str:
