@@ -16,9 +16,6 @@ CONTAINER_PYTHON ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.12*/bin/pyth
 CONTAINER_VENV   := .venv-container
 CONTAINER_STAMP  := $(CONTAINER_VENV)/.installed-stamp
 STEP_REQUIREMENTS := steps/extract/requirements.txt steps/combine/requirements.txt
-STEP_TESTS := tests/test_formats.py tests/test_header.py tests/test_extract_real.py tests/test_bad_input.py \
-              tests/test_outputs.py tests/test_sharding.py tests/test_worker_crash.py tests/test_combine.py \
-              tests/test_combine_hosts.py tests/test_combine_signal_names.py tests/test_combine_s3.py
 
 .PHONY: run test test-container lint bench install clean
 
@@ -31,14 +28,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python scripts/generate_sample_data.py --output $(SAMPLE_DIR)
+	$(BIN)/python -m scripts.sample_data mimic --output $(SAMPLE_DIR)
 	$(BIN)/waveform-pipeline run-local --input $(SAMPLE_DIR) --output $(OUTPUT_DIR)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 test-container: $(CONTAINER_STAMP)
-	$(CONTAINER_VENV)/bin/python -m pytest -q -m 'not project_env' $(STEP_TESTS)
+	$(CONTAINER_VENV)/bin/python -m pytest -q -m 'not project_env' tests/steps
 
 $(CONTAINER_STAMP): $(STEP_REQUIREMENTS)
 	@test -n "$(CONTAINER_PYTHON)" || { echo "error: make test-container needs Python 3.12, the container's;" \
@@ -52,10 +49,11 @@ $(CONTAINER_STAMP): $(STEP_REQUIREMENTS)
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline steps scripts tests
 	$(BIN)/ruff format --check pipeline steps scripts tests
-	$(BIN)/mypy pipeline steps scripts
+	$(BIN)/mypy pipeline steps scripts tests
 
 bench: $(STAMP)
-	$(BIN)/python scripts/bench_extract.py
+	$(BIN)/python -m scripts.bench_extract
+	$(BIN)/python -m scripts.bench_local_run
 
 clean:
 	rm -rf $(VENV) $(CONTAINER_VENV) $(OUTPUT_DIR) .pytest_cache .mypy_cache .ruff_cache

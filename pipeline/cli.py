@@ -1,6 +1,7 @@
 """``waveform-pipeline``: the project's command line.
 
-Every command's errors end in one clear line and a non-zero exit, never a traceback.
+Every command's errors end in one clear line and a non-zero exit, never a traceback. Building the parser
+imports nothing heavy (the handlers import what they need when they run), so ``--help`` answers at once.
 """
 
 from __future__ import annotations
@@ -10,19 +11,27 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any, Protocol
 
-from steps.combine import combine_groups as combine_step
-from steps.extract import extract_group as extract_step
+from steps.combine import command as combine_step
+from steps.extract import command as extract_step
+from steps.extract.command import positive_int
 
 from . import commands
 from .config import GROUP_PRESETS
+from .errors import failure_of
 from .parameters import DESCRIPTIONS
 
 PARAMETERS_HELP = "pipeline parameters (--param NAME=VALUE):\n" + "\n".join(
     f"  {name}: {text}" for name, text in DESCRIPTIONS.items()
 )
 
-Subcommands = argparse._SubParsersAction  # argparse's own type for what add_subparsers returns
+
+class Subcommands(Protocol):
+    """What ``add_subparsers`` returns, as far as this module uses it."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser: ...
+
 
 EPILOG = (
     "Settings come from flags, then the environment (AWS_PROFILE, AWS_REGION, SAGEMAKER_ROLE_ARN, "
@@ -59,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub, "upsert", commands.upsert, "upload step code, create or update the pipeline", settings
     )
     upsert.add_argument(
-        "--max-parallel-steps", type=_positive_int, help="at most this many steps at once (instance quotas)"
+        "--max-parallel-steps", type=positive_int, help="at most this many steps at once (instance quotas)"
     )
 
     start = _command(sub, "start", commands.start, "start an execution", settings)
@@ -75,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     _wait_arguments(status)
 
     executions = _command(sub, "executions", commands.executions, "list recent executions", settings)
-    executions.add_argument("--limit", type=_positive_int, default=20, help="how many (default: %(default)s)")
+    executions.add_argument("--limit", type=positive_int, default=20, help="how many (default: %(default)s)")
 
     schedule = sub.add_parser("schedule", help="EventBridge schedule of the pipeline: put, show, delete")
     schedule_sub = schedule.add_subparsers(dest="schedule_command", required=True, metavar="ACTION")
@@ -106,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     local.add_argument(
         "--groups", help="groups to run, comma-separated (default: every group folder in --input)"
     )
-    local.add_argument("--jobs", type=_positive_int, help="CPUs to use in all (default: every usable CPU)")
+    local.add_argument("--jobs", type=positive_int, help="CPUs to use in all (default: every usable CPU)")
     local.add_argument(
         "--no-cache", action="store_true", help="run every step, even if an earlier run matches"
     )
@@ -138,6 +147,10 @@ def _settings_parser(execution_role: bool = True) -> argparse.ArgumentParser:
     group.add_argument("--subnets", help="VPC subnet ids, comma-separated (WAVEFORM_SUBNETS)")
     group.add_argument("--security-group-ids", help="security group ids, comma-separated")
     group.add_argument("--tag", dest="tags", action="append", metavar="KEY=VALUE", help="tag (repeatable)")
+    group.add_argument(
+        "--kms-key-id",
+        help="KMS key for the step code and the KmsKeyId parameter's default (WAVEFORM_KMS_KEY_ID)",
+    )
     return settings
 
 
@@ -181,13 +194,6 @@ def _wait_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -195,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
-    except commands.EXPECTED_ERRORS as exc:
-        print(f"error: {commands.one_line(exc)}", file=sys.stderr)
-        return 1
+    except Exception as exc:
+        failure = failure_of(exc)
+        if failure is None:
+            raise  # a bug: its traceback is what a report needs
+        print(f"error: {failure.message}", file=sys.stderr)
+        return failure.exit_code

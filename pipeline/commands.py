@@ -1,6 +1,8 @@
-"""Handlers of the SDK-side commands: each resolves the configuration, acts, and returns an exit code.
+"""Handlers of the ``waveform-pipeline`` commands: each resolves the configuration, acts, and returns an exit
+code; what fails raises one of ``errors``' family.
 
-The SageMaker SDK is imported inside the handlers, after the region is known (see ``aws_session``).
+Each handler imports what it needs when it runs: the SageMaker SDK only for commands that call AWS or build a
+definition, after the region is known (``aws_session``); the local runner only for ``run-local``.
 """
 
 from __future__ import annotations
@@ -8,54 +10,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from .aws_session import boto_session
-from .config import ConfigError, PipelineConfig, load_config
-from .definition_json import diff as definition_diff
-from .definition_json import mermaid, pretty
-from .executions import ParameterOverrideError
-from .local_run import LocalRunError
+from .config import PipelineConfig, load_config
+from .errors import ConfigError, NotFoundError, PipelineError
+from .parameters import ParameterValue, parse_overrides, pipeline_parameters
 
 if TYPE_CHECKING:
     import boto3
     from sagemaker.mlops.workflow.pipeline import Pipeline
 
-
-class CommandError(Exception):
-    """A command cannot go on; the message says why in one line."""
-
-
-def _expected_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [
-        CommandError, ConfigError, ParameterOverrideError, LocalRunError, ClientError, BotoCoreError, OSError
-    ]  # fmt: skip
-    try:
-        from sagemaker.core.helper.iam_role_resolver import RoleValidationError
-
-        errors.append(RoleValidationError)
-    except ImportError:  # the SDK moved it: the error then reaches the user as a traceback, not silently
-        pass
-    return tuple(errors)
-
-
-EXPECTED_ERRORS = _expected_errors()
-
-
-def one_line(exc: BaseException) -> str:
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        operation = getattr(exc, "operation_name", "request")
-        return f"{operation} failed: {error.get('Code', 'error')}: {error.get('Message', '')}".strip()
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
-
+    from .step_code import StepCode
 
 SETTINGS = ("profile", "region", "pipeline_name", "role_arn", "bucket", "prefix", "groups", "image_uri",
-            "subnets", "security_group_ids", "tags", "scheduler_role_arn")  # fmt: skip
+            "subnets", "security_group_ids", "tags", "kms_key_id", "scheduler_role_arn")  # fmt: skip
 
 
 def config_of(args: argparse.Namespace) -> PipelineConfig:
@@ -63,33 +31,42 @@ def config_of(args: argparse.Namespace) -> PipelineConfig:
     return load_config(flags, config_file=getattr(args, "config", None))
 
 
-def _built(args: argparse.Namespace) -> tuple[PipelineConfig, boto3.Session, Pipeline]:
+def _built(args: argparse.Namespace) -> tuple[PipelineConfig, boto3.Session, Pipeline, dict[str, StepCode]]:
+    """The pipeline as this checkout defines it, with its step code packages (built once, here)."""
     config = config_of(args)
-    session = boto_session(config)
+    from .aws_session import boto_session
+    from .step_code import code_root, step_codes
+
+    session = boto_session(config)  # before the SDK's import: it needs the region
     from .definition import get_pipeline
 
-    return config, session, get_pipeline(config, session)
+    codes = step_codes(code_root(config))
+    return config, session, get_pipeline(config, session, codes), codes
 
 
-def _deployed(args: argparse.Namespace) -> tuple[PipelineConfig, boto3.Session, Pipeline]:
+def _deployed(config: PipelineConfig) -> tuple[boto3.Session, Pipeline]:
     """A handle on the deployed pipeline by name: no role or bucket needed."""
-    config = config_of(args)
+    from .aws_session import boto_session
+
     session = boto_session(config)
     from sagemaker.core.helper.session_helper import Session
     from sagemaker.mlops.workflow.pipeline import Pipeline
 
-    return (
-        config,
-        session,
-        Pipeline(name=config.pipeline_name, sagemaker_session=Session(boto_session=session)),
-    )
+    return session, Pipeline(name=config.pipeline_name, sagemaker_session=Session(boto_session=session))
 
 
 def definition(args: argparse.Namespace) -> int:
-    _, _, pipeline = _built(args)
+    from .definition_json import pretty
+
+    _, _, pipeline, _ = _built(args)
     text = pretty(pipeline.definition())
     if args.output:
-        args.output.write_text(text)
+        try:
+            args.output.write_text(text)
+        except OSError as exc:
+            raise PipelineError(
+                f"cannot write the definition to {args.output}: {exc.strerror or exc}"
+            ) from exc
         print(f"definition written to {args.output}")
     else:
         sys.stdout.write(text)
@@ -97,28 +74,28 @@ def definition(args: argparse.Namespace) -> int:
 
 
 def graph(args: argparse.Namespace) -> int:
-    _, _, pipeline = _built(args)
+    from .definition_json import mermaid
+
+    _, _, pipeline, _ = _built(args)
     sys.stdout.write(mermaid(json.loads(pipeline.definition())))
     return 0
 
 
 def diff(args: argparse.Namespace) -> int:
+    from .definition_json import definition_changes
     from .deployment import deployed_definition
 
-    _, _, pipeline = _built(args)
-    changes = definition_diff(deployed_definition(pipeline), json.loads(pipeline.definition()))
+    _, _, pipeline, _ = _built(args)
+    changes = definition_changes(deployed_definition(pipeline), json.loads(pipeline.definition()))
     print("\n".join(changes) if changes else "no changes: the deployed definition is the same")
     return 1 if changes and args.exit_code else 0
 
 
 def upsert(args: argparse.Namespace) -> int:
-    from .code_package import PROJECT_ROOT
-    from .definition import step_codes
-    from .deployment import upload_step_code
-    from .deployment import upsert as upsert_pipeline
+    from .deployment import upload_step_code, upsert_pipeline
 
-    config, session, pipeline = _built(args)
-    uploaded = upload_step_code(session, config, list(step_codes(Path(config.code_root or PROJECT_ROOT))))
+    config, session, pipeline, codes = _built(args)
+    uploaded = upload_step_code(session, config, codes.values())
     response = upsert_pipeline(pipeline, config, args.max_parallel_steps)
     for uri in uploaded:
         print(f"uploaded {uri}")
@@ -126,19 +103,16 @@ def upsert(args: argparse.Namespace) -> int:
     return 0
 
 
-def _overrides(config: PipelineConfig, items: list[str]) -> dict[str, str | int | float | bool]:
-    from .executions import parse_overrides
-    from .parameters import pipeline_parameters
-
-    return parse_overrides(items, pipeline_parameters(config).as_list())
+def _overrides(config: PipelineConfig, items: list[str]) -> dict[str, ParameterValue]:
+    return parse_overrides(items, pipeline_parameters(config))
 
 
 def start(args: argparse.Namespace) -> int:
+    from .parameters import parameter_text
+
     config = config_of(args)
     overrides = _overrides(config, args.param)  # checked before any API call
-    config, _, pipeline = _deployed(args)
-    from .definition_eval import parameter_text
-
+    _, pipeline = _deployed(config)
     values = {name: parameter_text(value) for name, value in overrides.items()}
     execution = pipeline.start(parameters=values or None, execution_display_name=args.display_name)
     print(f"started {execution.arn}")
@@ -148,7 +122,7 @@ def start(args: argparse.Namespace) -> int:
 
 
 def status(args: argparse.Namespace) -> int:
-    _, _, pipeline = _deployed(args)
+    _, pipeline = _deployed(config_of(args))
     arn = _execution_arn(pipeline, args.execution)
     return _report(pipeline, arn, wait=args.wait, poll=args.poll)
 
@@ -177,14 +151,14 @@ def _execution_arn(pipeline: Pipeline, reference: str | None) -> str:
         if reference is None or summary["PipelineExecutionArn"].endswith(f"/{reference}"):
             return str(summary["PipelineExecutionArn"])
     if reference is None:
-        raise CommandError(f"pipeline {pipeline.name} has no executions yet")
-    raise CommandError(f"no execution {reference!r} among the latest 100 of pipeline {pipeline.name}")
+        raise NotFoundError(f"pipeline {pipeline.name} has no executions yet")
+    raise NotFoundError(f"no execution {reference!r} among the latest 100 of pipeline {pipeline.name}")
 
 
 def executions(args: argparse.Namespace) -> int:
     from .executions import executions_table
 
-    _, _, pipeline = _deployed(args)
+    _, pipeline = _deployed(config_of(args))
     summaries = pipeline.list_executions(
         sort_by="CreationTime", sort_order="Descending", max_results=args.limit
     )
@@ -201,7 +175,7 @@ def schedule_put(args: argparse.Namespace) -> int:
     role = config.scheduler_role_arn or config.role_arn
     if not role:
         raise ConfigError("scheduler role is not set: give --role-arn or WAVEFORM_SCHEDULER_ROLE_ARN")
-    config, session, pipeline = _deployed(args)
+    session, pipeline = _deployed(config)
     arn = put_schedule(pipeline, session, role, args.cron, args.rate, not args.disabled, overrides)
     print(f"schedule {arn} {'disabled' if args.disabled else 'enabled'}")
     return 0
@@ -210,7 +184,7 @@ def schedule_put(args: argparse.Namespace) -> int:
 def schedule_show(args: argparse.Namespace) -> int:
     from .schedules import show_schedule
 
-    _, session, pipeline = _deployed(args)
+    session, pipeline = _deployed(config_of(args))
     described: dict[str, Any] = show_schedule(pipeline, session)
     for key, value in described.items():
         print(f"{key.removeprefix('Schedule_').replace('_', ' ').lower()}: {value}")
@@ -220,7 +194,7 @@ def schedule_show(args: argparse.Namespace) -> int:
 def schedule_delete(args: argparse.Namespace) -> int:
     from .schedules import delete_schedule, schedule_name
 
-    _, _, pipeline = _deployed(args)
+    _, pipeline = _deployed(config_of(args))
     delete_schedule(pipeline)
     print(f"schedule {schedule_name(pipeline.name)} deleted (if it existed)")
     return 0
@@ -228,14 +202,14 @@ def schedule_delete(args: argparse.Namespace) -> int:
 
 def run_local(args: argparse.Namespace) -> int:
     from .config import parse_groups
-    from .definition_eval import parameter_text
-    from .local_run import run_local as run
+    from .local.run import run_locally
+    from .parameters import parameter_text
 
     groups = parse_groups(args.groups) if args.groups else None
     overrides = {
         name: parameter_text(value) for name, value in _overrides(PipelineConfig(), args.param).items()
     }
-    result = run(
+    result = run_locally(
         args.input,
         args.output,
         groups,
@@ -244,14 +218,12 @@ def run_local(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         parameters=overrides,
     )
-    combined = result.output_of("Combine")
     ran = len(result.outcomes) - len(result.reused)
     print(f"execution {result.execution_id}: {ran} step(s) ran, {len(result.reused)} reused from the cache")
     if result.reused:
         sources = sorted({outcome.source_execution for outcome in result.reused})
         print(f"reused: {', '.join(o.name for o in result.reused)} (from {', '.join(sources)})")
-    print(f"dataset: {combined / 'dataset'}")
-    print(f"report:  {combined / 'report.html'}")
-    extracts = [outcome.name for outcome in result.outcomes if outcome.name != "Combine"]
-    print(f"groups:  {', '.join(sorted({str(result.output_of(name).parent) for name in extracts}))}")
+    print(f"dataset: {result.combined / 'dataset'}")
+    print(f"report:  {result.combined / 'report.html'}")
+    print(f"groups:  {', '.join(str(folder) for folder in result.group_outputs)}")
     return 0

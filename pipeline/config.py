@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .errors import ConfigError
+
 DEFAULT_CONFIG_FILE = Path("waveform-pipeline.toml")
 
 GROUP_PRESETS: dict[str, tuple[str, ...]] = {
@@ -40,12 +42,9 @@ ENVIRONMENT = {  # field -> environment variables, first set wins
     "scheduler_role_arn": ("WAVEFORM_SCHEDULER_ROLE_ARN",),
     "glue_database": ("WAVEFORM_GLUE_DATABASE",),
     "glue_table": ("WAVEFORM_GLUE_TABLE",),
+    "kms_key_id": ("WAVEFORM_KMS_KEY_ID",),
     "code_root": ("WAVEFORM_CODE_ROOT",),
 }
-
-
-class ConfigError(Exception):
-    """The configuration is incomplete or invalid; the message says which setting and how to set it."""
 
 
 @dataclass(frozen=True)
@@ -69,11 +68,17 @@ class PipelineConfig:
     scheduler_role_arn: str = ""
     glue_database: str = ""
     glue_table: str = ""
+    kms_key_id: str = ""  # encrypts the step code packages, and is the KmsKeyId parameter's default
     code_root: str = ""  # the checkout whose steps/ is packed; empty: this one
 
     @property
     def custom_image(self) -> bool:
         return bool(self.image_uri)
+
+    @property
+    def tag_list(self) -> list[dict[str, str]]:
+        """The tags as the API takes them, on the pipeline and on every job."""
+        return [{"Key": key, "Value": value} for key, value in sorted(self.tags.items())]
 
     @property
     def code_prefix(self) -> str:

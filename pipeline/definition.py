@@ -1,9 +1,12 @@
 """The one function that builds the pipeline: for each group an extract step; one combine step over all of
-them; caching on. ``get_pipeline`` is the entry point the SageMaker project templates expect."""
+them; caching on. ``get_pipeline`` is the entry point the SageMaker project templates expect.
+
+Import this module after ``aws_session.boto_session``: the SDK needs a region to import.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Mapping
 
 import boto3
 from sagemaker.core import image_uris
@@ -11,39 +14,40 @@ from sagemaker.core.workflow.pipeline_context import PipelineSession
 from sagemaker.mlops.workflow.pipeline import Pipeline
 
 from .aws_session import boto_session as make_boto_session
-from .code_package import PROJECT_ROOT, StepCode, step_code
 from .config import SKLEARN_IMAGE_VERSION, PipelineConfig
-from .parameters import pipeline_parameters
-from .processing_steps import StepContext, combine_step, extract_step
-
-EXTRACT_CODE = ("extract", "steps/extract/extract_group.py")
-COMBINE_CODE = ("combine", "steps/combine/combine_groups.py")
+from .dag import COMBINE_STEP, extract_step
+from .processing_steps import PipelineParameters, StepContext
+from .processing_steps import combine_step as sdk_combine_step
+from .processing_steps import extract_step as sdk_extract_step
+from .step_code import StepCode, code_root, step_codes
 
 
 def get_pipeline(
-    config: PipelineConfig, boto_session: boto3.Session | None = None, code_root: Path | None = None
+    config: PipelineConfig,
+    boto_session: boto3.Session | None = None,
+    codes: Mapping[str, StepCode] | None = None,
 ) -> Pipeline:
-    """Import this module after ``pipeline.aws_session.boto_session``: the SDK needs a region to import."""
+    """The pipeline for ``config``; ``codes``: the steps' code packages, when the caller has built them."""
     config.require("role_arn", "region", "bucket")
     session = PipelineSession(
         boto_session=boto_session or make_boto_session(config), default_bucket=config.bucket
     )
-    parameters = pipeline_parameters(config)
+    parameters = PipelineParameters.of(config)
     context = StepContext(config, parameters, session, image_uri(config))
-    extract_code, combine_code = step_codes(code_root or Path(config.code_root or PROJECT_ROOT))
-    extracts = [extract_step(context, extract_code, group) for group in config.groups]
-    combine = combine_step(context, combine_code, extracts)
+    codes = codes or step_codes(code_root(config))
+    extracts = []
+    for group in config.groups:  # for each group an extract step
+        step = extract_step(group)
+        extracts.append((step, sdk_extract_step(context, codes[step.code], step)))
+    # one combine step over all of them
+    combine = sdk_combine_step(context, codes[COMBINE_STEP.code], COMBINE_STEP, extracts)
     return Pipeline(
         name=config.pipeline_name,
         parameters=parameters.as_list(),
-        steps=[*extracts, combine],
+        steps=[*(sdk_step for _, sdk_step in extracts), combine],
         sagemaker_session=session,
         pipeline_experiment_config=None,  # no Experiments trial per execution: nothing here reads them
     )
-
-
-def step_codes(root: Path = PROJECT_ROOT) -> tuple[StepCode, StepCode]:
-    return step_code(*EXTRACT_CODE, root=root), step_code(*COMBINE_CODE, root=root)
 
 
 def image_uri(config: PipelineConfig) -> str:

@@ -15,12 +15,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import DefinitionError
+from .parameters import parameter_text
+
 CACHE_KEY_FIELDS = ("AppSpecification", "Environment", "ProcessingInputs")
 _ITEM = re.compile(r"^([A-Za-z0-9_]+)\['([^']+)'\]$")
-
-
-class DefinitionError(ValueError):
-    """An expression the evaluator cannot resolve: a missing parameter, step or property."""
 
 
 @dataclass
@@ -237,11 +236,3 @@ def _walk(properties: Any, path: str) -> Any:
                 raise DefinitionError(f"property {token} not found")
             value = value[token]
     return value
-
-
-def parameter_text(value: Any) -> str:
-    """A value as the service renders it in text: booleans as ``true``/``false`` (Python's ``str`` gives
-    ``True``)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

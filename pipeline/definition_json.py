@@ -29,7 +29,7 @@ def mermaid(definition: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def diff(deployed: dict[str, Any] | None, local: dict[str, Any]) -> list[str]:
+def definition_changes(deployed: dict[str, Any] | None, local: dict[str, Any]) -> list[str]:
     """What an upsert would change, a line each; empty when nothing would."""
     if deployed is None:
         return [f"create: the pipeline is not deployed; upsert creates it with {len(local['Steps'])} steps"]

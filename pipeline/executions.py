@@ -1,4 +1,4 @@
-"""Starting executions and reporting on them: parameter overrides checked before any API call, step tables."""
+"""Reporting on executions: their steps and executions as tables, waiting for one to finish, exit codes."""
 
 from __future__ import annotations
 
@@ -9,50 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
-from sagemaker.core.workflow.parameters import Parameter, ParameterTypeEnum
 
 TERMINAL = {"Succeeded", "Failed", "Stopped"}
 EXIT_CODES = {"Succeeded": 0, "Failed": 1, "Stopped": 1}
 NOT_FINISHED_EXIT = 3  # Executing or Stopping: no outcome yet
-
-
-class ParameterOverrideError(ValueError):
-    """A ``--param`` that names no parameter, or whose value is not of the parameter's type."""
-
-
-def parse_overrides(
-    items: Sequence[str], parameters: Sequence[Parameter]
-) -> dict[str, str | int | float | bool]:
-    """``Name=Value`` items checked against the pipeline's parameters and converted to their types."""
-    by_name = {parameter.name: parameter for parameter in parameters}
-    valid = ", ".join(sorted(by_name))
-    overrides: dict[str, str | int | float | bool] = {}
-    for item in items:
-        name, sep, text = item.partition("=")
-        if not sep:
-            raise ParameterOverrideError(f"--param {item!r} is not Name=Value; parameters: {valid}")
-        if name not in by_name:
-            raise ParameterOverrideError(f"unknown parameter {name!r}; parameters: {valid}")
-        overrides[name] = _typed(by_name[name], text)
-    return overrides
-
-
-def _typed(parameter: Parameter, text: str) -> str | int | float | bool:
-    kind = parameter.parameter_type
-    try:
-        if kind == ParameterTypeEnum.INTEGER:
-            return int(text)
-        if kind == ParameterTypeEnum.FLOAT:
-            return float(text)
-    except ValueError:
-        raise ParameterOverrideError(
-            f"parameter {parameter.name} takes {kind.value.lower()} values, not {text!r}"
-        ) from None
-    if kind == ParameterTypeEnum.BOOLEAN:
-        if text.lower() not in {"true", "false"}:
-            raise ParameterOverrideError(f"parameter {parameter.name} takes true or false, not {text!r}")
-        return text.lower() == "true"
-    return text
 
 
 @dataclass(frozen=True)

@@ -1,39 +1,30 @@
-"""Pipeline parameters: what Studio's "Start execution" form shows, each with a default and a description.
+"""Pipeline parameters: what Studio's "Start execution" form shows, each with a type, a default and a
+description; and ``--param Name=Value`` overrides checked against them before any API call.
 
-The pipeline definition format has no field for a parameter's description (nor does the SDK's
-``Parameter``), so the descriptions travel in the pipeline's description, which Studio shows on the
-pipeline's page, in ``waveform-pipeline start --help``, and in the README.
+Plain data, free of the SDK: ``--help`` shows the descriptions and ``start``/``run-local`` check overrides
+without importing it; ``processing_steps`` turns these into the SDK's parameter objects. The pipeline
+definition format has no field for a parameter's description (nor does the SDK's ``Parameter``), so the
+descriptions travel in the pipeline's description, which Studio shows on the pipeline's page, in
+``waveform-pipeline start --help``, and in the README.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-
-from sagemaker.core.workflow.parameters import (
-    Parameter,
-    ParameterBoolean,
-    ParameterInteger,
-    ParameterString,
-)
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from .config import PipelineConfig
+from .errors import ParameterOverrideError
+
+ParameterValue = str | int | bool
 
 
 @dataclass(frozen=True)
-class PipelineParameters:
-    input_root: ParameterString
-    output_root: ParameterString
-    group_instance_type: ParameterString
-    group_instance_count: ParameterInteger
-    group_volume_size_gb: ParameterInteger
-    combine_instance_type: ParameterString
-    kms_key_id: ParameterString
-    strict_mode: ParameterBoolean
-    max_runtime_seconds: ParameterInteger
-    input_version: ParameterString
-
-    def as_list(self) -> list[Parameter]:
-        return [getattr(self, f.name) for f in fields(self)]
+class Parameter:
+    name: str
+    type: str  # as the definition writes it: "String", "Integer", "Boolean"
+    default: ParameterValue
+    description: str
 
 
 DESCRIPTIONS = {
@@ -50,33 +41,56 @@ DESCRIPTIONS = {
 }
 
 
-def pipeline_parameters(config: PipelineConfig) -> PipelineParameters:
-    def string(name: str, default: str) -> ParameterString:
-        return ParameterString(name=name, default_value=default)
-
-    def integer(name: str, default: int) -> ParameterInteger:
-        return ParameterInteger(name=name, default_value=default)
-
-    return PipelineParameters(
-        input_root=string("InputRoot", config.input_root),
-        output_root=string("OutputRoot", config.output_root),
-        group_instance_type=string("GroupInstanceType", "ml.m5.4xlarge"),
-        group_instance_count=integer("GroupInstanceCount", 1),
-        group_volume_size_gb=integer("GroupVolumeSizeGB", 500),
-        combine_instance_type=string("CombineInstanceType", "ml.m5.xlarge"),
-        kms_key_id=string("KmsKeyId", ""),
-        strict_mode=ParameterBoolean(name="StrictMode", default_value=False),
-        max_runtime_seconds=integer("MaxRuntimeSeconds", 24 * 3600),
-        input_version=string("InputVersion", "1"),
-    )
+def pipeline_parameters(config: PipelineConfig) -> list[Parameter]:
+    """Every parameter with its default for this configuration, in the definition's order."""
+    defaults: dict[str, tuple[str, ParameterValue]] = {
+        "InputRoot": ("String", config.input_root),
+        "OutputRoot": ("String", config.output_root),
+        "GroupInstanceType": ("String", "ml.m5.4xlarge"),
+        "GroupInstanceCount": ("Integer", 1),
+        "GroupVolumeSizeGB": ("Integer", 500),
+        "CombineInstanceType": ("String", "ml.m5.xlarge"),
+        "KmsKeyId": ("String", config.kms_key_id),
+        "StrictMode": ("Boolean", False),
+        "MaxRuntimeSeconds": ("Integer", 24 * 3600),
+        "InputVersion": ("String", "1"),
+    }
+    return [Parameter(name, kind, default, DESCRIPTIONS[name]) for name, (kind, default) in defaults.items()]
 
 
-def described_parameters(parameters: PipelineParameters) -> str:
-    """One line a parameter: name, type, default and description; for the pipeline's description."""
-    lines = []
-    for parameter in parameters.as_list():
-        kind = parameter.parameter_type.python_type.__name__
-        lines.append(
-            f"{parameter.name} ({kind}, default {parameter.default_value!r}): {DESCRIPTIONS[parameter.name]}"
-        )
-    return "\n".join(lines)
+def parse_overrides(items: Sequence[str], parameters: Sequence[Parameter]) -> dict[str, ParameterValue]:
+    """``Name=Value`` items checked against the pipeline's parameters and converted to their types."""
+    by_name = {parameter.name: parameter for parameter in parameters}
+    valid = ", ".join(sorted(by_name))
+    overrides: dict[str, ParameterValue] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep:
+            raise ParameterOverrideError(f"--param {item!r} is not Name=Value; parameters: {valid}")
+        if name not in by_name:
+            raise ParameterOverrideError(f"unknown parameter {name!r}; parameters: {valid}")
+        overrides[name] = _typed(by_name[name], text)
+    return overrides
+
+
+def _typed(parameter: Parameter, text: str) -> ParameterValue:
+    if parameter.type == "Integer":
+        try:
+            return int(text)
+        except ValueError:
+            raise ParameterOverrideError(
+                f"parameter {parameter.name} takes integer values, not {text!r}"
+            ) from None
+    if parameter.type == "Boolean":
+        if text.lower() not in {"true", "false"}:
+            raise ParameterOverrideError(f"parameter {parameter.name} takes true or false, not {text!r}")
+        return text.lower() == "true"
+    return text
+
+
+def parameter_text(value: object) -> str:
+    """A value as the service renders it in text: booleans as ``true``/``false`` (Python's ``str`` gives
+    ``True``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

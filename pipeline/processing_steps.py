@@ -1,16 +1,23 @@
-"""Step factories: an extract step per patient group, and the combine step over all of them."""
+"""The SDK's declaration of the pipeline's steps (``dag``): a ProcessingStep per extract step, then the
+combine step over them; and the SDK objects of the pipeline's parameters."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sagemaker.core.network import NetworkConfig
 from sagemaker.core.processing import Processor
 from sagemaker.core.shapes import ProcessingInput, ProcessingOutput, ProcessingS3Input, ProcessingS3Output
 from sagemaker.core.workflow.execution_variables import ExecutionVariables
 from sagemaker.core.workflow.functions import Join
-from sagemaker.core.workflow.parameters import ParameterInteger, ParameterString
+from sagemaker.core.workflow.parameters import (
+    Parameter,
+    ParameterBoolean,
+    ParameterInteger,
+    ParameterString,
+)
 from sagemaker.core.workflow.pipeline_context import PipelineSession
 from sagemaker.mlops.workflow.retry import (
     SageMakerJobExceptionTypeEnum,
@@ -20,21 +27,68 @@ from sagemaker.mlops.workflow.retry import (
 )
 from sagemaker.mlops.workflow.steps import CacheConfig, ProcessingStep
 
-from .code_package import CONTAINER_CODE_DIR, StepCode
 from .config import PipelineConfig
-from .parameters import PipelineParameters
+from .dag import (
+    CODE_DIR,
+    COMBINED_OUTPUT_NAME,
+    GROUP_OUTPUT_NAME,
+    GROUP_OUTPUTS_DIR,
+    OUTPUT_DIR,
+    RECORDS_DIR,
+    DagStep,
+    combine_arguments,
+    extract_arguments,
+)
+from .parameters import pipeline_parameters
+from .step_code import StepCode
 
-RECORDS_DIR = "/opt/ml/processing/input/records"
-GROUP_OUTPUTS_DIR = "/opt/ml/processing/input/groups"
-OUTPUT_DIR = "/opt/ml/processing/output"
-GROUP_OUTPUT_NAME = "group"
-COMBINED_OUTPUT_NAME = "combined"
 CACHE = CacheConfig(enable_caching=True, expire_after="P30D")
+_SDK_PARAMETERS = {"String": ParameterString, "Integer": ParameterInteger, "Boolean": ParameterBoolean}
+
+
+@dataclass(frozen=True)
+class PipelineParameters:
+    """The pipeline's parameters as SDK objects, for the step factories to refer to."""
+
+    input_root: ParameterString
+    output_root: ParameterString
+    group_instance_type: ParameterString
+    group_instance_count: ParameterInteger
+    group_volume_size_gb: ParameterInteger
+    combine_instance_type: ParameterString
+    kms_key_id: ParameterString
+    strict_mode: ParameterBoolean
+    max_runtime_seconds: ParameterInteger
+    input_version: ParameterString
+
+    @classmethod
+    def of(cls, config: PipelineConfig) -> PipelineParameters:
+        sdk = {
+            parameter.name: _SDK_PARAMETERS[parameter.type](
+                name=parameter.name, default_value=parameter.default
+            )
+            for parameter in pipeline_parameters(config)
+        }
+        return cls(
+            input_root=sdk["InputRoot"],
+            output_root=sdk["OutputRoot"],
+            group_instance_type=sdk["GroupInstanceType"],
+            group_instance_count=sdk["GroupInstanceCount"],
+            group_volume_size_gb=sdk["GroupVolumeSizeGB"],
+            combine_instance_type=sdk["CombineInstanceType"],
+            kms_key_id=sdk["KmsKeyId"],
+            strict_mode=sdk["StrictMode"],
+            max_runtime_seconds=sdk["MaxRuntimeSeconds"],
+            input_version=sdk["InputVersion"],
+        )
+
+    def as_list(self) -> list[Parameter]:
+        return list(vars(self).values())
 
 
 @dataclass(frozen=True)
 class StepContext:
-    """What every step factory needs: the config, the parameters, a pipeline session, the images."""
+    """What every step factory needs: the config, the parameters, a pipeline session, the image."""
 
     config: PipelineConfig
     parameters: PipelineParameters
@@ -64,16 +118,17 @@ def retry_policies() -> list[StepRetryPolicy | SageMakerJobStepRetryPolicy]:
     ]
 
 
-def extract_step(context: StepContext, code: StepCode, group: str) -> ProcessingStep:
+def extract_step(context: StepContext, code: StepCode, step: DagStep) -> ProcessingStep:
     """``Extract<group>``: the whole group folder, FullyReplicated, so a record's files land together."""
     p = context.parameters
+    assert step.group is not None, f"{step.name} is not an extract step"
     processor = _processor(
         context, code, p.group_instance_type, p.group_instance_count, p.group_volume_size_gb
     )
     records = ProcessingInput(
         input_name="records",
         s3_input=ProcessingS3Input(
-            s3_uri=Join(on="/", values=[p.input_root, group]),
+            s3_uri=Join(on="/", values=[p.input_root, step.group]),
             local_path=RECORDS_DIR,
             s3_data_type="S3Prefix",
             s3_input_mode="File",
@@ -84,33 +139,20 @@ def extract_step(context: StepContext, code: StepCode, group: str) -> Processing
         output_name=GROUP_OUTPUT_NAME,
         s3_output=ProcessingS3Output(
             s3_uri=Join(
-                on="/", values=[p.output_root, ExecutionVariables.PIPELINE_EXECUTION_ID, "groups", group]
+                on="/",
+                values=[p.output_root, ExecutionVariables.PIPELINE_EXECUTION_ID, "groups", step.group],
             ),
             local_path=OUTPUT_DIR,
             s3_upload_mode="EndOfJob",
         ),
     )
-    arguments = [
-        "--input-dir", RECORDS_DIR,
-        "--output-dir", OUTPUT_DIR,
-        "--group", group,
-        "--strict", Join(on="", values=[p.strict_mode]),
-        "--input-version", p.input_version,
-    ]  # fmt: skip
-    return ProcessingStep(
-        name=f"Extract{group}",
-        display_name=f"Extract group {group}",
-        description=f"Summarise every WFDB record of patient group {group} over every vCPU.",
-        step_args=processor.run(
-            inputs=[_code_input(context, code), records], outputs=[output], arguments=arguments
-        ),
-        cache_config=CACHE,
-        retry_policies=retry_policies(),
-    )
+    arguments = extract_arguments(step.group, Join(on="", values=[p.strict_mode]), p.input_version)
+    run = processor.run(inputs=[_code_input(context, code), records], outputs=[output], arguments=arguments)
+    return _processing_step(step, run)
 
 
 def combine_step(
-    context: StepContext, code: StepCode, extract_steps: Sequence[ProcessingStep]
+    context: StepContext, code: StepCode, step: DagStep, extracts: Sequence[tuple[DagStep, ProcessingStep]]
 ) -> ProcessingStep:
     """``Combine``: its inputs are the group steps' output properties, so a group that ran anew (and so
     wrote under a new execution id) changes the combine step's cache key, and a reused one does not."""
@@ -118,16 +160,16 @@ def combine_step(
     processor = _processor(context, code, p.combine_instance_type, 1, 100)
     group_inputs = [
         ProcessingInput(
-            input_name=f"group-{step.name.removeprefix('Extract')}",
+            input_name=f"group-{extract.group}",
             s3_input=ProcessingS3Input(
-                s3_uri=step.properties.ProcessingOutputConfig.Outputs[GROUP_OUTPUT_NAME].S3Output.S3Uri,
-                local_path=f"{GROUP_OUTPUTS_DIR}/{step.name.removeprefix('Extract')}",
+                s3_uri=sdk_step.properties.ProcessingOutputConfig.Outputs[GROUP_OUTPUT_NAME].S3Output.S3Uri,
+                local_path=f"{GROUP_OUTPUTS_DIR}/{extract.group}",
                 s3_data_type="S3Prefix",
                 s3_input_mode="File",
                 s3_data_distribution_type="FullyReplicated",
             ),
         )
-        for step in extract_steps
+        for extract, sdk_step in extracts
     ]
     output = ProcessingOutput(
         output_name=COMBINED_OUTPUT_NAME,
@@ -137,25 +179,19 @@ def combine_step(
             s3_upload_mode="EndOfJob",
         ),
     )
-    # The dataset goes next to the reports, at a location the script reads from its own job's output
-    # configuration: an execution id in the arguments would change the cache key of every run.
-    arguments = [
-        "--input-dir", GROUP_OUTPUTS_DIR,
-        "--output-dir", OUTPUT_DIR,
-        "--dataset-s3-uri", "from-job-output",
-        "--kms-key-id", p.kms_key_id,
-    ]  # fmt: skip
-    if context.config.glue_database:
-        arguments += ["--glue-database", context.config.glue_database]
-    if context.config.glue_table:
-        arguments += ["--glue-table", context.config.glue_table]
+    arguments = combine_arguments(context.config, p.kms_key_id)
+    inputs = [_code_input(context, code), *group_inputs]
+    run = processor.run(inputs=inputs, outputs=[output], arguments=arguments)
+    return _processing_step(step, run)
+
+
+def _processing_step(step: DagStep, step_args: Any) -> ProcessingStep:
+    """``step_args``: what ``Processor.run`` returns under a pipeline session (the job's request)."""
     return ProcessingStep(
-        name="Combine",
-        display_name="Combine groups",
-        description="Merge the groups' features into one Parquet dataset, signal statistics, quality report.",
-        step_args=processor.run(
-            inputs=[_code_input(context, code), *group_inputs], outputs=[output], arguments=arguments
-        ),
+        name=step.name,
+        display_name=step.display_name,
+        description=step.description,
+        step_args=step_args,
         cache_config=CACHE,
         retry_policies=retry_policies(),
     )
@@ -192,7 +228,7 @@ def _processor(
         base_job_name=f"{config.pipeline_name}-{code.step}",
         sagemaker_session=context.session,
         env={"PYTHONUNBUFFERED": "1"},
-        tags=[{"Key": key, "Value": value} for key, value in sorted(config.tags.items())],
+        tags=config.tag_list,
         network_config=network,
     )
 
@@ -202,7 +238,7 @@ def _code_input(context: StepContext, code: StepCode) -> ProcessingInput:
         input_name="code",
         s3_input=ProcessingS3Input(
             s3_uri=code.s3_uri(context.config.code_prefix),
-            local_path=CONTAINER_CODE_DIR,
+            local_path=CODE_DIR,
             s3_data_type="S3Prefix",
             s3_input_mode="File",
             s3_data_distribution_type="FullyReplicated",

@@ -11,7 +11,7 @@ import boto3
 from sagemaker.mlops.workflow.pipeline import Pipeline
 from sagemaker.mlops.workflow.triggers import PipelineSchedule
 
-from .definition_eval import parameter_text
+from .parameters import ParameterValue, parameter_text
 
 # What update_schedule takes again from get_schedule (it replaces the whole schedule).
 UPDATABLE = (
@@ -31,7 +31,7 @@ def put_schedule(
     cron: str | None,
     rate: str | None,
     enabled: bool,
-    parameters: dict[str, str | int | float | bool],
+    parameters: dict[str, ParameterValue],
 ) -> str:
     """Create or update the schedule; return its ARN. ``cron`` is EventBridge's six fields, ``rate`` e.g.
     ``"1 day"``. Parameter overrides are set on the schedule's target after ``put_triggers`` creates it:
@@ -65,9 +65,7 @@ def _scheduler_role_accepted() -> Iterator[None]:
             os.environ["SAGEMAKER_VALIDATE_ROLE"] = previous
 
 
-def _set_target_parameters(
-    session: boto3.Session, name: str, parameters: dict[str, str | int | float | bool]
-) -> None:
+def _set_target_parameters(session: boto3.Session, name: str, parameters: dict[str, ParameterValue]) -> None:
     scheduler = session.client("scheduler")
     current = scheduler.get_schedule(Name=name)
     target = dict(current["Target"])

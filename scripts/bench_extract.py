@@ -1,13 +1,13 @@
 """Benchmark of our extractor against the reference joblib + wfdb + pandas pattern, on the same files.
 
-What is measured, for each workload of ``bench_data.py`` (``long``: throughput per byte; ``tiny``: cost per
-record) and with 1 worker and with every CPU (``joblib.cpu_count()``):
+What is measured, for each workload of ``scripts.sample_data.bench_workloads`` (``long``: throughput per byte;
+``tiny``: cost per record) and with 1 worker and with every CPU (``joblib.cpu_count()``):
 
 * **baseline**: the pattern this project replaces, written out here: list the segment headers (skipping
   master and layout headers by name), split the list into as many equal-count chunks as workers
   (``np.array_split``), and run the chunks with ``joblib.Parallel``; per record
   ``wfdb.rdrecord(physical=True)`` and ``pandas.DataFrame(p_signal).describe()``.
-* **ours**: ``steps.waveforms.extraction.extract_group`` with the same worker count, written to a temporary
+* **ours**: ``steps.extract.extraction.extract_group`` with the same worker count, written to a temporary
   folder (discovery, summaries and the parquet/JSON outputs are all inside the timing).
 
 Both run in this one process on the same generated files. Each (method, workers) pair gets one untimed warm-up
@@ -49,12 +49,10 @@ import wfdb
 from joblib import Parallel, delayed
 from joblib.externals.loky import get_reusable_executor
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # as a script: import the project's packages
+from scripts.sample_data import bench_workloads
+from steps.extract.extraction import extract_group
 
-from scripts import bench_data
-from steps.waveforms.extraction import extract_group
-
-BENCH_DATA_SCRIPT = Path(__file__).with_name("bench_data.py")
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 LAYOUT = "_layout"
 METHODS = ("ours", "baseline")  # ours first: the in-process 1-worker run then starts from the leaner process
 
@@ -187,7 +185,7 @@ def run_baseline(group_dir: Path, workers: int) -> RunResult:
 
 def ours_runner(output_dir: Path) -> Runner:
     def run_ours(group_dir: Path, workers: int) -> RunResult:
-        summary = extract_group(group_dir, output_dir, bench_data.GROUP, workers)
+        summary = extract_group(group_dir, output_dir, bench_workloads.GROUP, workers)
         if summary.records_failed:
             raise RuntimeError(f"ours failed {summary.records_failed} records of {group_dir}")
         return RunResult(summary.records_summarised, summary.bytes_read, summary.peak_rss_mb_per_worker)
@@ -393,14 +391,15 @@ def machine() -> dict[str, Any]:
 
 def generate(workload: str, scale: float, data_dir: Path) -> Path:
     """Generate (or reuse) the workload in a child process, so its memory stays out of this one's figures."""
-    command = [sys.executable, str(BENCH_DATA_SCRIPT), "--workload", workload, "--scale", str(scale)]
-    subprocess.run([*command, "--data-dir", str(data_dir)], check=True)
-    return bench_data.group_dir(data_dir, workload)
+    command = [sys.executable, "-m", "scripts.sample_data", "bench", "--workload", workload]
+    command += ["--scale", str(scale), "--data-dir", str(data_dir)]
+    subprocess.run(command, check=True, cwd=PROJECT_ROOT)
+    return bench_workloads.group_dir(data_dir, workload)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--workload", choices=[*bench_data.WORKLOADS, "both"], default="both")
+    parser.add_argument("--workload", choices=[*bench_workloads.WORKLOADS, "both"], default="both")
     parser.add_argument("--scale", type=float, default=1.0, help="workload sizes times this (default 1.0)")
     parser.add_argument("--repeats", type=int, default=3, help="baseline: timed runs, best kept (default 3)")
     parser.add_argument(
@@ -410,11 +409,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="ours: timed runs, best kept (default 10; a run takes well under a second, where this machine's "
         "timings vary most)",
     )
-    parser.add_argument("--data-dir", type=Path, default=bench_data.DEFAULT_DATA_DIR)
+    parser.add_argument("--data-dir", type=Path, default=bench_workloads.DEFAULT_DATA_DIR)
     args = parser.parse_args(argv)
     if args.scale <= 0 or args.repeats < 1 or args.our_repeats < 1:
         parser.error("--scale must be positive, --repeats and --our-repeats at least 1")
-    workloads = bench_data.WORKLOADS if args.workload == "both" else (args.workload,)
+    workloads = bench_workloads.WORKLOADS if args.workload == "both" else (args.workload,)
 
     results: dict[str, Any] = {
         "machine": machine(),

@@ -17,15 +17,16 @@ from typing import Any
 
 import pandas as pd
 
-from steps.waveforms.outputs import atomic_text
+from steps.contract.atomic import atomic_text
 
-from .dataset import GroupWriter, S3Dataset, dataset_table, local_dataset, s3_dataset
+from .dataset import GroupWriter, dataset_table, local_dataset, s3_dataset
+from .destination import S3Dataset
 from .group_outputs import read_all_group_outputs, read_features
 from .quality import quality_report
 from .report import render_report
 from .signal_stats import group_signal_totals, signal_stats
 
-log = logging.getLogger("waveforms.combine")
+log = logging.getLogger("steps.combine")
 
 SIGNAL_STATS_FILE = "signal_stats.csv"
 QUALITY_FILE = "quality.json"

@@ -14,18 +14,18 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from steps.waveforms.outputs import FEATURE_SCHEMA
-from steps.waveforms.signal_names import standardise_signals
+from steps.contract.outputs import FEATURE_SCHEMA
 
+from .destination import S3Dataset
 from .errors import DatasetWriteError
+from .signal_names import standardise_signals
 
-log = logging.getLogger("waveforms.combine")
+log = logging.getLogger("steps.combine")
 
 PARTITION_COLUMN = "group"
 DATASET_SCHEMA = FEATURE_SCHEMA.insert(
@@ -38,25 +38,6 @@ ATHENA_TYPES = {
 }
 
 GroupWriter = Callable[[pa.Table], None]
-
-
-@dataclass(frozen=True)
-class S3Dataset:
-    """Where and how the dataset goes on S3; empty strings mean "not given"."""
-
-    uri: str
-    kms_key_id: str = ""
-    glue_database: str = ""
-    glue_table: str = ""
-
-    def s3_additional_kwargs(self) -> dict[str, str]:
-        if self.kms_key_id:
-            return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self.kms_key_id}
-        return {"ServerSideEncryption": "AES256"}
-
-    @property
-    def catalogued(self) -> bool:
-        return bool(self.glue_database and self.glue_table)
 
 
 def dataset_table(features: pa.Table) -> tuple[pa.Table, Counter[str]]:

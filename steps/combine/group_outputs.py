@@ -17,12 +17,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from steps.waveforms.errors import InputFolderError
-from steps.waveforms.outputs import ERROR_FIELDS, ERRORS_FILE, FEATURE_SCHEMA, FEATURES_FILE, SUMMARY_FILE
+from steps.contract.failure import ERROR_FIELDS
+from steps.contract.outputs import (
+    ERRORS_FILE,
+    FEATURE_SCHEMA,
+    FEATURES_FILE,
+    SUMMARY_COUNTS,
+    SUMMARY_FILE,
+)
 
-from .errors import GroupOutputError
-
-SUMMARY_COUNTS = ("records_discovered", "records_summarised", "records_failed", "rows", "errors_reported")
+from .errors import GroupOutputError, InputFolderError
 
 
 @dataclass(frozen=True)

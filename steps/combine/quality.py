@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from steps.contract.outputs import SUMMARY_COUNTS
+
 from .group_outputs import GroupOutputs
 
-GROUP_COUNTS = ("records_discovered", "records_summarised", "records_failed", "rows", "errors_reported")
 EXAMPLES_PER_ERROR = 3
 
 
@@ -19,7 +20,7 @@ def quality_report(groups: list[GroupOutputs], unknown_names: Counter[str]) -> d
     """The quality summary of a combine run, ready for ``json.dump``."""
     per_group = [_group_quality(outputs) for outputs in groups]
     totals: dict[str, int] = {"groups": len(groups)}
-    for count in GROUP_COUNTS:
+    for count in SUMMARY_COUNTS:
         totals[count] = sum(group[count] for group in per_group)
     totals["unknown_signal_rows"] = unknown_names.total()
     return {
@@ -32,7 +33,7 @@ def quality_report(groups: list[GroupOutputs], unknown_names: Counter[str]) -> d
 
 def _group_quality(outputs: GroupOutputs) -> dict[str, Any]:
     quality: dict[str, Any] = {"group": outputs.group}
-    quality.update({count: outputs.summary[count] for count in GROUP_COUNTS})
+    quality.update({count: outputs.summary[count] for count in SUMMARY_COUNTS})
     quality["errors_by_code"] = _commonest_first(Counter(error["error"] for error in outputs.errors))
     return quality
 

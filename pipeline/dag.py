@@ -1,0 +1,91 @@
+"""The pipeline's steps as data: for each group an extract step, one combine step over all of them.
+
+What a step is (its name, its group, which step code it runs, its container paths and arguments) is written
+here once, free of the SDK: ``processing_steps`` declares these steps to the SDK, the local runner executes
+them, and both read the same description, so a group travels with its step as data and is never decoded
+from a step's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from steps.combine import command as combine_command
+from steps.extract import command as extract_command
+
+from .config import PipelineConfig
+
+CONTAINER_ROOT = "/opt/ml/processing"
+CODE_DIR = f"{CONTAINER_ROOT}/input/code"
+RECORDS_DIR = f"{CONTAINER_ROOT}/input/records"
+GROUP_OUTPUTS_DIR = f"{CONTAINER_ROOT}/input/groups"
+OUTPUT_DIR = f"{CONTAINER_ROOT}/output"
+GROUP_OUTPUT_NAME = "group"
+COMBINED_OUTPUT_NAME = "combined"
+
+# Arguments only a Processing job understands: the combine step writes its dataset to S3 beside its job's
+# output there (an execution id in its arguments would change its cache key on every run). A local run
+# leaves them out, and the step writes the dataset with pyarrow beside its reports, its default.
+CLOUD_ONLY_ARGUMENTS = ("--dataset-s3-uri", combine_command.FROM_JOB_OUTPUT)
+
+
+@dataclass(frozen=True)
+class DagStep:
+    """One step of the pipeline."""
+
+    name: str
+    display_name: str
+    description: str
+    code: str  # the folder under steps/ whose code it runs: "extract" or "combine"
+    group: str | None = None  # the patient group an extract step summarises
+
+
+def extract_step(group: str) -> DagStep:
+    return DagStep(
+        name=f"Extract{group}",
+        display_name=f"Extract group {group}",
+        description=f"Summarise every WFDB record of patient group {group} over every vCPU.",
+        code="extract",
+        group=group,
+    )
+
+
+COMBINE_STEP = DagStep(
+    name="Combine",
+    display_name="Combine groups",
+    description="Merge the groups' features into one Parquet dataset, signal statistics, quality report.",
+    code="combine",
+)
+
+
+def dag_steps(groups: Sequence[str]) -> list[DagStep]:
+    """For each group an extract step; then the combine step over all of them."""
+    return [*(extract_step(group) for group in groups), COMBINE_STEP]
+
+
+def extract_arguments(group: str, strict: Any, input_version: Any) -> list[Any]:
+    """An extract step's container arguments; ``strict`` and ``input_version`` may be expressions."""
+    return extract_command.arguments(RECORDS_DIR, OUTPUT_DIR, group, strict, input_version)
+
+
+def combine_arguments(config: PipelineConfig, kms_key_id: Any) -> list[Any]:
+    """The combine step's container arguments, the cloud-only ones included."""
+    arguments = combine_command.arguments(
+        GROUP_OUTPUTS_DIR, OUTPUT_DIR, kms_key_id, config.glue_database, config.glue_table
+    )
+    return [*arguments, *CLOUD_ONLY_ARGUMENTS]
+
+
+def local_arguments(arguments: Sequence[str]) -> list[str]:
+    """A step's resolved container arguments less the cloud-only ones."""
+    kept: list[str] = []
+    index = 0
+    while index < len(arguments):
+        if tuple(arguments[index : index + len(CLOUD_ONLY_ARGUMENTS)]) == CLOUD_ONLY_ARGUMENTS:
+            index += len(CLOUD_ONLY_ARGUMENTS)
+            continue
+        kept.append(arguments[index])
+        index += 1
+    return kept

@@ -1,0 +1,69 @@
+"""One exception family for the SDK side: every failure a command expects ends as one line and an exit code.
+
+:func:`failure_of` is the CLI edge's one place for turning an exception into that line: this family, the
+AWS SDK's own errors (botocore's, with the service's error code and message) and the operating system's.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+
+class PipelineError(Exception):
+    """A command cannot go on; the message says why in one line."""
+
+    exit_code = 1
+
+
+class ConfigError(PipelineError):
+    """The configuration is incomplete or invalid; the message says which setting and how to set it."""
+
+
+class ParameterOverrideError(PipelineError):
+    """A ``--param`` that names no parameter, or whose value is not of the parameter's type."""
+
+
+class DefinitionError(PipelineError):
+    """An expression of the pipeline definition cannot be resolved: a missing parameter, step or property."""
+
+
+class DeploymentError(PipelineError):
+    """The SDK refused to deploy or schedule the pipeline (e.g. a role it does not accept)."""
+
+
+class NotFoundError(PipelineError):
+    """What a command asked for (an execution, the pipeline's executions) does not exist."""
+
+
+class LocalRunError(PipelineError):
+    """The local run cannot start or did not finish."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    message: str
+    exit_code: int
+
+
+def failure_of(exc: BaseException) -> Failure | None:
+    """The one line and exit code an expected error ends in; None for a bug, whose traceback is wanted."""
+    if isinstance(exc, PipelineError):
+        return Failure(_one_line(str(exc)) or type(exc).__name__, exc.exit_code)
+    if isinstance(exc, OSError):
+        return Failure(_one_line(str(exc)) or type(exc).__name__, 1)
+    if "botocore" in sys.modules:  # an AWS error can only come from a command that loaded botocore
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if isinstance(exc, ClientError):
+            error = exc.response.get("Error", {})
+            operation = getattr(exc, "operation_name", "request")
+            message = f"{operation} failed: {error.get('Code', 'error')}: {error.get('Message', '')}"
+            return Failure(_one_line(message), 1)
+        if isinstance(exc, BotoCoreError):
+            return Failure(_one_line(str(exc)) or type(exc).__name__, 1)
+    return None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

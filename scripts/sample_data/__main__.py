@@ -1,0 +1,45 @@
+"""The generator's command line: ``mimic`` (make run's sample) or ``bench`` (the benchmark's workloads)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __doc__ as package_doc
+from .bench_workloads import DEFAULT_DATA_DIR, WORKLOADS, ensure_workload
+from .mimic_sample import GROUPS, generate
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.sample_data", description=(package_doc or "").splitlines()[0]
+    )
+    sub = parser.add_subparsers(dest="dataset", required=True)
+    mimic = sub.add_parser("mimic", help="the sample dataset make run uses, in the MIMIC-III layout")
+    mimic.add_argument("--output", type=Path, default=Path("sample-data"), help="root (default: %(default)s)")
+    mimic.add_argument("--size-mb", type=float, default=30.0, help="signal MB in all (default: %(default)s)")
+    mimic.add_argument("--seed", type=int, default=0)
+    mimic.add_argument("--groups", nargs="+", default=GROUPS, help="group folders (default: 30 ... 39)")
+    bench = sub.add_parser("bench", help="the extract benchmark's workloads")
+    bench.add_argument("--workload", choices=[*WORKLOADS, "both"], default="both")
+    bench.add_argument("--scale", type=float, default=1.0, help="sizes and counts times this (default 1.0)")
+    bench.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    args = parser.parse_args(argv)
+    if args.dataset == "mimic":
+        if args.size_mb <= 0:
+            parser.error("--size-mb must be positive")
+        if generate(args.output, args.size_mb, args.seed, args.groups):
+            print(f"sample data written to {args.output}")
+        else:
+            print(f"sample data already in {args.output} (same size and seed): reused")
+        return 0
+    if args.scale <= 0:
+        parser.error("--scale must be positive")
+    for workload in WORKLOADS if args.workload == "both" else (args.workload,):
+        ensure_workload(args.data_dir, workload, args.scale)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

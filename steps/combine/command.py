@@ -1,0 +1,115 @@
+"""Combine step: every group's extract outputs into one Parquet dataset, signal statistics, a quality report.
+
+Runs as the Processing job's command (``python3 -m steps.combine.command``; defaults:
+/opt/ml/processing/input/groups, one folder per group -> /opt/ml/processing/output), as
+``waveform-pipeline combine``, and from the tests; all three parse their arguments with :func:`build_parser`
+and call :func:`run`. The pipeline builds the job's arguments with :func:`arguments`, so both ends of the
+command line are here. Empty strings count as "not given", so pipeline parameters can leave an option blank.
+The combining code (pandas, pyarrow, matplotlib) is imported only once there is work to do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .destination import DATASET_FOLDER, FROM_JOB_OUTPUT, dataset_destination
+
+if TYPE_CHECKING:
+    from .combining import CombineResult
+
+DEFAULT_INPUT = Path("/opt/ml/processing/input/groups")
+DEFAULT_OUTPUT = Path("/opt/ml/processing/output")
+
+
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    parser = parser or argparse.ArgumentParser(
+        prog="steps.combine.command", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--input-dir", type=Path, default=DEFAULT_INPUT, help="one folder per group (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        help="signal_stats.csv, quality.json, report.html go here (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--groups",
+        nargs="+",
+        metavar="NAME",
+        help="combine these groups only, each of which must have outputs (default: every folder there)",
+    )
+    parser.add_argument(
+        "--dataset-dir", default="", help=f"local dataset folder (default: <output-dir>/{DATASET_FOLDER})"
+    )
+    parser.add_argument(
+        "--dataset-s3-uri",
+        default="",
+        help=f"write the dataset to S3 here instead: s3://bucket/prefix/, or {FROM_JOB_OUTPUT} for "
+        f"<the job's S3 output URI>/{DATASET_FOLDER}/ inside a Processing job",
+    )
+    parser.add_argument("--kms-key-id", default="", help="KMS key for the S3 objects (default: SSE-S3)")
+    parser.add_argument("--glue-database", default="", help="Glue database to register the dataset in")
+    parser.add_argument("--glue-table", default="", help="Glue table name (with --glue-database)")
+    return parser
+
+
+def arguments(
+    input_dir: Any, output_dir: Any, kms_key_id: Any, glue_database: str, glue_table: str
+) -> list[Any]:
+    """The command line :func:`build_parser` parses, from values or the pipeline's expressions for them; the
+    Glue options only when given."""
+    given = [
+        "--input-dir", input_dir,
+        "--output-dir", output_dir,
+        "--kms-key-id", kms_key_id,
+    ]  # fmt: skip
+    if glue_database:
+        given += ["--glue-database", glue_database]
+    if glue_table:
+        given += ["--glue-table", glue_table]
+    return given
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        destination = dataset_destination(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    from .combining import combine_groups
+    from .errors import CombineError
+
+    try:
+        result = combine_groups(args.input_dir, args.output_dir, destination, args.groups)
+    except CombineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    print(describe(result, args.output_dir))
+    return 0
+
+
+def describe(result: CombineResult, output_dir: Path) -> str:
+    """The one line a successful run prints."""
+    totals = result.quality["totals"]
+    return (
+        f"combined {totals['groups']} groups: {totals['rows']} rows from {totals['records_summarised']} of "
+        f"{totals['records_discovered']} records ({totals['records_failed']} failed, "
+        f"{totals['errors_reported']} errors reported), {result.signals} signals, "
+        f"{len(result.quality['unknown_signal_names'])} unknown signal names; dataset -> {result.dataset}; "
+        f"reports -> {output_dir}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    return run(build_parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

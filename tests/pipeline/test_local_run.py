@@ -1,0 +1,203 @@
+"""``run-local``: the deployed definition, executed here, on generated data and on the real MIMIC records."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shlex
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline.cli import main as cli_main
+from pipeline.dag import CLOUD_ONLY_ARGUMENTS, CONTAINER_ROOT
+from pipeline.definition_eval import Evaluation, default_parameters, dependencies
+from pipeline.definition_json import step_edges
+from pipeline.errors import LocalRunError
+from pipeline.local.definition import local_definition
+from pipeline.local.processes import step_command
+from pipeline.local.run import run_locally
+from pipeline.step_code import step_codes
+from scripts.sample_data.mimic_sample import generate
+from tests.reference import assert_statistics_match, reference_statistics
+
+GROUPS = ["30", "31", "39"]  # 39 holds the planted defects
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("sample") / "data"
+    generate(root, 3.0, groups=GROUPS)
+    return root
+
+
+@pytest.fixture
+def data(sample: Path, tmp_path: Path) -> Path:
+    """A copy of the sample that a test may change."""
+    copy = tmp_path / "data"
+    shutil.copytree(sample, copy)
+    return copy
+
+
+def run_cli(*argv: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = cli_main(["run-local", "--no-progress", *argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_run_local_then_rerun_reuses_the_cache(
+    sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "out"
+    code, out, err = run_cli("--input", str(sample), "--output", str(output), capsys=capsys)
+    assert code == 0, err
+    assert "4 step(s) ran, 0 reused from the cache" in out
+    lines = dict(line.split(": ", 1) for line in out.splitlines() if line.startswith(("dataset", "report")))
+    dataset, report = Path(lines["dataset"].strip()), Path(lines["report"].strip())
+    first_execution = dataset.parents[1].name
+
+    groups = output / first_execution / "groups"
+    summaries = {g: json.loads((groups / g / "summary.json").read_text()) for g in GROUPS}
+    rows = pd.read_parquet(dataset)
+    assert len(rows) == sum(s["rows"] for s in summaries.values())
+    assert sorted(rows["group"].astype(str).unique()) == GROUPS
+    assert {"ECG_II", "ECG_V", "HR"} <= set(rows["signal_std"])
+    errors = [json.loads(line) for line in (groups / "39" / "errors.jsonl").read_text().splitlines()]
+    assert sorted(e["record"] for e in errors) == ["garbled_0003", "nodata_0002", "truncated_0001"]
+    quality = json.loads((dataset.parent / "quality.json").read_text())
+    assert quality["totals"]["records_failed"] == 3
+    assert report.read_text().count("data:image/png;base64,") == 2
+    for summary in summaries.values():
+        assert summary["records_discovered"] == summary["records_summarised"] + summary["records_failed"]
+
+    code, out, _ = run_cli("--input", str(sample), "--output", str(output), capsys=capsys)
+    assert code == 0 and "0 step(s) ran, 4 reused from the cache" in out
+    assert f"(from {first_execution})" in out and str(dataset) in out
+
+    code, out, _ = run_cli("--input", str(sample), "--output", str(output), "--no-cache", capsys=capsys)
+    assert code == 0 and "4 step(s) ran, 0 reused" in out
+
+
+def test_changed_input_files_rerun_their_group_and_the_combine_step(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "out"
+    assert run_cli("--input", str(data), "--output", str(output), capsys=capsys)[0] == 0
+    shutil.rmtree(data / "31" / "3100000")
+    code, out, _ = run_cli("--input", str(data), "--output", str(output), capsys=capsys)
+    assert code == 0 and "2 step(s) ran, 2 reused" in out and "reused: Extract30, Extract39 " in out
+
+
+def test_a_failed_run_resumes_where_it_stopped(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "out"
+    code, out, err = run_cli(
+        "--input", str(data), "--output", str(output), "--param", "StrictMode=true", capsys=capsys
+    )
+    assert code == 1 and err.count("\n") == 1
+    assert err.startswith("error: step(s) failed: Extract39: error: strict mode: 3 problem(s) in group 39")
+    assert "not run: Combine" in err and "rerun to resume" in err
+    shutil.rmtree(data / "39" / "3999999")  # the defective record set, mended
+    code, out, err = run_cli(
+        "--input", str(data), "--output", str(output), "--param", "StrictMode=true", capsys=capsys
+    )
+    assert code == 0, err
+    assert "2 step(s) ran, 2 reused from the cache" in out and "reused: Extract30, Extract31 " in out
+
+
+def test_real_mimic_records_end_to_end(real_data: Path, tmp_path: Path) -> None:
+    result = run_locally(real_data, tmp_path / "out", jobs=2, progress=False)
+    assert [o.name for o in result.outcomes] == ["Extract30", "Extract32", "Combine"]
+    rows = pd.read_parquet(result.output_of("Combine") / "dataset")
+    assert len(rows) == 2 + 45
+    for header in [
+        real_data / "30" / "3000003" / "3000003_0003.hea",
+        real_data / "32" / "3234460" / "3234460_0016.hea",
+    ]:
+        ours = rows[rows["record"] == header.stem].sort_values("signal_index").to_dict("records")
+        for row, expected in zip(ours, reference_statistics(header), strict=True):
+            assert_statistics_match(row, expected, header.stem)
+    numerics = rows[rows["record"] == "s25047-2704-05-04-10-44n"]
+    assert set(numerics["signal_std"]) == {
+        "HR",
+        "PULSE",
+        "RESP_RATE",
+        "SPO2",
+        "NBP_SYS",
+        "NBP_DIAS",
+        "NBP_MEAN",
+    }
+
+
+def test_the_local_run_executes_the_deployed_definitions_steps_and_arguments(
+    real_data: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "out"
+    result = run_locally(real_data, output, progress=False)
+    definition = local_definition(["30", "32"])
+    by_name = {step["Name"]: step for step in definition["Steps"]}
+    # What the runner executes for each step, as the service resolves the definition in this execution.
+    roots = {"InputRoot": str(real_data.resolve()), "OutputRoot": str(output.resolve())}
+    properties = {outcome.name: outcome.properties for outcome in result.outcomes}
+    evaluation = Evaluation(default_parameters(definition, roots), result.execution_id, properties)
+    codes = step_codes()
+    commands = {
+        name: step_command(step, evaluation, codes[result.steps[name].code]) for name, step in by_name.items()
+    }
+    assert set(commands) == set(by_name) == {"Extract30", "Extract32", "Combine"}
+    # Edges: the combine step read exactly the folders the group steps wrote.
+    outputs = {command.output[1]: name for name, command in commands.items()}
+    local_edges = sorted(
+        (outputs[source], name)
+        for name, c in commands.items()
+        for source in c.inputs.values()
+        if source in outputs
+    )
+    assert local_edges == step_edges(definition) == [("Extract30", "Combine"), ("Extract32", "Combine")]
+    assert {name: dependencies(step) for name, step in by_name.items()}["Combine"] == {
+        "Extract30",
+        "Extract32",
+    }
+    # Arguments: the definition's container arguments, as resolved, less the S3-only dataset option.
+    for name, command in commands.items():
+        declared = by_name[name]["Arguments"]["AppSpecification"]["ContainerArguments"]
+        literal = [a for a in declared if isinstance(a, str)]
+        assert [a for a in command.arguments if a in literal] == [
+            a for a in literal if not _cloud_only(a, literal)
+        ]
+        entrypoint = " ".join(by_name[name]["Arguments"]["AppSpecification"]["ContainerEntrypoint"])
+        assert f"python3 -m {command.module} " in entrypoint
+        # and that is what ran: each step's log opens with the command it ran
+        log = output / result.execution_id / "logs" / f"{name}.log"
+        ran = shlex.split(log.read_text().splitlines()[0].split(" && ", 1)[1])
+        assert ran[:3] == ["python", "-m", command.module] and len(ran) == 3 + len(command.arguments)
+        for typed, argument in zip(ran[3:], command.arguments, strict=True):  # container paths: in staging
+            staged = argument.startswith(CONTAINER_ROOT) and typed.endswith(
+                argument.removeprefix(CONTAINER_ROOT)
+            )
+            assert typed == argument or (staged and f"/.staging/{name}/" in typed), (typed, argument)
+
+
+def _cloud_only(argument: str, arguments: list[str]) -> bool:
+    pairs = set(itertools.pairwise(arguments))
+    cloud_only = tuple(CLOUD_ONLY_ARGUMENTS)
+    return argument in cloud_only and cloud_only in pairs
+
+
+def test_bad_input_ends_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(
+        "--input", str(tmp_path / "missing"), "--output", str(tmp_path / "o"), capsys=capsys
+    )
+    assert code == 1 and err == f"error: input folder {tmp_path / 'missing'} does not exist\n"
+    (tmp_path / "empty").mkdir()
+    code, _, err = run_cli("--input", str(tmp_path / "empty"), "--output", str(tmp_path / "o"), capsys=capsys)
+    assert code == 1 and "holds no group folders" in err
+    code, _, err = run_cli(
+        "--input", str(tmp_path / "empty"), "--output", str(tmp_path / "o"), "--groups", "30", capsys=capsys
+    )
+    assert code == 1 and err.startswith("error: no folder for group(s) 30")
+    with pytest.raises(LocalRunError):
+        run_locally(tmp_path / "missing", tmp_path / "o")
