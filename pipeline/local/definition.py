@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -46,21 +46,24 @@ def local_definition(
     code_root: Path = PROJECT_ROOT,
     codes: Mapping[str, StepCode] | None = None,
     kept_in: Path | None = None,
+    building: Callable[[], None] = lambda: None,
 ) -> dict[str, Any]:
     """The definition for ``groups``, of the code under ``code_root`` (packed as ``codes``, when the caller
-    has them); with ``kept_in`` (a folder), reused from there while its key holds."""
+    has them); with ``kept_in`` (a folder), reused from there while its key holds. ``building`` is called
+    before the SDK builds it, which takes seconds."""
     config = local_config(groups, code_root)
     codes = codes or step_codes(code_root)
-    key = definition_key(config, codes) if kept_in is not None else None
-    stored = kept_in / DEFINITION_FILE if kept_in is not None else None
-    if key is not None and stored is not None:
-        kept = _read(stored)
-        if kept.get("key") == key:
-            return dict(kept["definition"])
+    if kept_in is None or (key := definition_key(config, codes)) is None:
+        building()
+        return build_definition(config, codes)
+    stored = kept_in / DEFINITION_FILE
+    kept = _read(stored)
+    if kept.get("key") == key:
+        return dict(kept["definition"])
+    building()
     definition = build_definition(config, codes)
-    if key is not None and stored is not None:
-        with atomic_text(stored) as stream:
-            json.dump({"key": key, "definition": definition}, stream)
+    with atomic_text(stored) as stream:
+        json.dump({"key": key, "definition": definition}, stream)
     return definition
 
 

@@ -15,13 +15,10 @@ environment, working folder and log, importing the step's own code afresh from i
 
 from __future__ import annotations
 
-import io
 import multiprocessing
 import os
-import runpy
 import shlex
 import shutil
-import sys
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +31,7 @@ from ..dag import CONTAINER_ROOT, DagStep, local_arguments
 from ..definition_eval import Evaluation, StepDone, dependencies
 from ..parameters import parameter_text
 from ..step_code import StepCode
+from .step_process import run_step_module
 
 # The libraries the steps' code imports (see their requirements.txt), imported once by the server the step
 # processes are forked from. A library missing here costs only time; one that is not installed is skipped.
@@ -211,25 +209,3 @@ class StepProcesses:
         if argument == CONTAINER_ROOT or argument.startswith(CONTAINER_ROOT + "/"):
             return str(staging / Path(argument).relative_to(CONTAINER_ROOT))
         return argument
-
-
-def run_step_module(
-    module: str, arguments: list[str], code_root: str, environment: dict[str, str], log: str
-) -> None:
-    """In the forked step process: run ``module`` as ``python -m`` would, in ``code_root`` with its code
-    first on the path, with ``arguments``, exactly ``environment``, and standard output and error into
-    ``log`` (after what it holds). Its exit code is the module's (``SystemExit``), 1 for an exception (its
-    traceback in the log)."""
-    descriptor = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(descriptor, 1)
-    os.dup2(descriptor, 2)
-    os.close(descriptor)
-    for stream in (sys.stdout, sys.stderr):
-        if isinstance(stream, io.TextIOWrapper):
-            stream.reconfigure(write_through=True)  # as PYTHONUNBUFFERED=1 would have it
-    os.environ.clear()
-    os.environ.update(environment)
-    os.chdir(code_root)
-    sys.path.insert(0, code_root)
-    sys.argv = [module, *arguments]
-    runpy.run_module(module, run_name="__main__", alter_sys=True)

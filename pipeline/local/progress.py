@@ -52,6 +52,8 @@ class StageBars:
             self.hits += 1
             self.bar.set_postfix_str(f"{self.hits} from cache")
         self.bar.update(1)
+        if self.bar.n == self.bar.total and index + 1 < len(self.stages):
+            self._open(index + 1)  # the next stage starts now: its bar shows while it runs
 
     def close(self) -> None:
         if self.bar is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -82,7 +83,13 @@ def run_locally(
     chosen = input_groups(input_dir, groups)
     output_dir.mkdir(parents=True, exist_ok=True)
     codes = step_codes(code_root)
-    definition = local_definition(chosen, code_root, codes, kept_in=output_dir)
+
+    def announce_build() -> None:
+        if progress:
+            print("building the pipeline definition with the SageMaker SDK (kept for the next runs) ...",
+                  file=sys.stderr, flush=True)  # fmt: skip
+
+    definition = local_definition(chosen, code_root, codes, kept_in=output_dir, building=announce_build)
     steps = {step.name: step for step in dag_steps(chosen)}
     local_roots = {"InputRoot": str(input_dir), "OutputRoot": str(output_dir)}
     values = default_parameters(definition, {**(parameters or {}), **local_roots})

@@ -21,6 +21,7 @@ from pipeline.local.processes import step_command
 from pipeline.local.run import run_locally
 from pipeline.step_code import step_codes
 from scripts.sample_data.mimic_sample import generate
+from tests.paths import ROOT
 from tests.reference import assert_statistics_match, reference_statistics
 
 GROUPS = ["30", "31", "39"]  # 39 holds the planted defects
@@ -201,3 +202,29 @@ def test_bad_input_ends_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert code == 1 and err.startswith("error: no folder for group(s) 30")
     with pytest.raises(LocalRunError):
         run_locally(tmp_path / "missing", tmp_path / "o")
+
+
+def test_a_step_with_several_workers_runs_them_from_its_forked_process(
+    real_data: Path, tmp_path: Path
+) -> None:
+    """One group on two CPUs: its extract step gets both, and its loky workers start from a step process
+    that was forked from the runner's server."""
+    result = run_locally(real_data, tmp_path / "out", groups=["32"], jobs=2, progress=False)
+    summary = json.loads((result.output_of("Extract32") / "summary.json").read_text())
+    assert summary["workers"] == 2
+    assert summary["records_summarised"] == summary["records_discovered"] == 19
+
+
+def test_the_steps_run_the_code_of_the_checkout_the_definition_packs(real_data: Path, tmp_path: Path) -> None:
+    """A checkout other than the installed one (``code_root``, as WAVEFORM_CODE_ROOT gives the CLI): its
+    steps run its own code, not the installed steps of the runner."""
+    checkout = tmp_path / "checkout"
+    shutil.copytree(ROOT / "steps", checkout / "steps", ignore=shutil.ignore_patterns("__pycache__"))
+    for step in ("extract", "combine"):
+        command = checkout / "steps" / step / "command.py"
+        marker = f"from __future__ import annotations\n\nprint('code of the other checkout: {step}')\n"
+        command.write_text(command.read_text().replace("from __future__ import annotations\n", marker, 1))
+    result = run_locally(real_data, tmp_path / "out", groups=["30"], progress=False, code_root=checkout)
+    logs = tmp_path / "out" / result.execution_id / "logs"
+    assert "code of the other checkout: extract" in (logs / "Extract30.log").read_text()
+    assert "code of the other checkout: combine" in (logs / "Combine.log").read_text()
