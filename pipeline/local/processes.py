@@ -23,6 +23,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,7 @@ class StepProcesses:
         self.execution_dir = execution_dir
         self.cpus = max(1, cpus)
         self.logs: dict[str, Path] = {}
+        self.exit_codes: dict[str, int | None] = {}  # of the steps that failed
         self._lock = threading.Lock()
         self._running: set[BaseProcess] = set()
         self._stopping = False
@@ -143,8 +145,9 @@ class StepProcesses:
         # The log opens with the command, as one would type it to run the step again by hand.
         typed = shlex.join(["python", "-m", command.module, *arguments])
         log.write_text(f"$ cd {shlex.quote(str(self.code_root))} && {typed}\n")
-        exit_code = self._run_process(command, arguments, log, environment)
+        exit_code = self.run_process(command, arguments, log, environment)
         if exit_code != 0:
+            self.exit_codes[command.step] = exit_code
             return False
         destination = Path(command.output[1])
         destination.parent.mkdir(parents=True, exist_ok=True)
@@ -154,7 +157,7 @@ class StepProcesses:
         shutil.rmtree(staging, ignore_errors=True)
         return True
 
-    def _run_process(
+    def run_process(
         self, command: StepCommand, arguments: list[str], log: Path, environment: dict[str, str]
     ) -> int | None:
         """The step process's exit code; None if the run was interrupted before it could start. It runs in
@@ -170,7 +173,14 @@ class StepProcesses:
             process.start()
             self._running.add(process)
         try:
-            process.join()
+            # Wait for the end without reading the exit status, then read it under the lock. multiprocessing's
+            # Process.start() polls every running child of this process for its status (its _cleanup), and a
+            # forkserver child's status is read from a pipe once: start() in one thread and join() in another
+            # can both read it, and the loser gets EOF, reported as exit code 255 for a step that succeeded
+            # (seen in 1 run of 12 here; CPython 3.11 and 3.12 alike).
+            wait([process.sentinel])
+            with self._lock:
+                process.join()
             return process.exitcode
         finally:
             with self._lock:
@@ -193,7 +203,9 @@ class StepProcesses:
         for name in sorted(failed):
             log = self.logs.get(name)
             lines = log.read_text(encoding="utf-8").strip().splitlines() if log and log.exists() else []
-            reasons.append(f"{name}: {lines[-1] if lines else 'no output'} (log: {log})")
+            code = self.exit_codes.get(name)
+            ended = "not started" if code is None else f"exit code {code}"
+            reasons.append(f"{name}: {lines[-1] if lines else 'no output'} ({ended}, log: {log})")
         waiting = [s["Name"] for s in self.definition["Steps"] if dependencies(s) & failed]
         after = f"; not run: {', '.join(waiting)}" if waiting else ""
         return (

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import shlex
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +19,7 @@ from pipeline.definition_eval import Evaluation, default_parameters, dependencie
 from pipeline.definition_json import step_edges
 from pipeline.errors import LocalRunError
 from pipeline.local.definition import local_definition
-from pipeline.local.processes import step_command
+from pipeline.local.processes import StepCommand, StepProcesses, step_command
 from pipeline.local.run import run_locally
 from pipeline.step_code import step_codes
 from scripts.sample_data.mimic_sample import generate
@@ -228,3 +230,18 @@ def test_the_steps_run_the_code_of_the_checkout_the_definition_packs(real_data: 
     logs = tmp_path / "out" / result.execution_id / "logs"
     assert "code of the other checkout: extract" in (logs / "Extract30.log").read_text()
     assert "code of the other checkout: combine" in (logs / "Combine.log").read_text()
+
+
+def test_many_step_processes_at_once_each_report_their_own_exit_code(tmp_path: Path) -> None:
+    """Step processes started and awaited from several threads at once, as a wave of steps is: each exit
+    code is the process's own (multiprocessing's reaping in one thread can steal another thread's status)."""
+    (tmp_path / "quick_step.py").write_text("import sys\nsys.exit(int(sys.argv[1]))\n")
+    processes = StepProcesses({"Steps": []}, {}, {}, tmp_path, tmp_path, cpus=2)
+
+    def run(index: int) -> int | None:
+        command = StepCommand(f"Step{index}", "quick_step", [], {}, ("", ""))
+        return processes.run_process(command, [str(index % 3)], tmp_path / f"{index}.log", dict(os.environ))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        codes = list(pool.map(run, range(300)))
+    assert codes == [index % 3 for index in range(300)]
