@@ -64,11 +64,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--exit-code", action="store_true", help="exit 1 when there are changes, as git diff does"
     )
 
-    upsert = _command(
-        sub, "upsert", commands.upsert, "upload step code, create or update the pipeline", settings
+    check = _command(
+        sub,
+        "check",
+        commands.check,
+        "check every request a deployment and a start send against the service's rules; send none",
+        settings,
     )
-    upsert.add_argument(
-        "--max-parallel-steps", type=positive_int, help="at most this many steps at once (instance quotas)"
+    check.epilog = PARAMETERS_HELP
+    _param_argument(check)
+    check.add_argument("--display-name", help="an execution display name to check")
+
+    _command(
+        sub,
+        "upsert",
+        commands.upsert,
+        "check, upload step code, create or update the pipeline",
+        settings,
     )
 
     start = _command(sub, "start", commands.start, "start an execution", settings)
@@ -148,8 +160,15 @@ def _settings_parser(execution_role: bool = True) -> argparse.ArgumentParser:
     group.add_argument("--security-group-ids", help="security group ids, comma-separated")
     group.add_argument("--tag", dest="tags", action="append", metavar="KEY=VALUE", help="tag (repeatable)")
     group.add_argument(
+        "--max-parallel-steps",
+        type=positive_int,
+        help="steps of an execution at once: instances needed = this x GroupInstanceCount "
+        "(WAVEFORM_MAX_PARALLEL_STEPS; default: 4)",
+    )
+    group.add_argument(
         "--kms-key-id",
-        help="KMS key for the step code and the KmsKeyId parameter's default (WAVEFORM_KMS_KEY_ID)",
+        help="KMS key (id, ARN or alias) for the step code, the jobs' outputs and volumes, and the dataset "
+        "(WAVEFORM_KMS_KEY_ID; default: SSE-S3)",
     )
     return settings
 

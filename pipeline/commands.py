@@ -20,15 +20,23 @@ if TYPE_CHECKING:
     import boto3
     from sagemaker.mlops.workflow.pipeline import Pipeline
 
+    from .preflight import Preflight
     from .step_code import StepCode
 
 SETTINGS = ("profile", "region", "pipeline_name", "role_arn", "bucket", "prefix", "groups", "image_uri",
-            "subnets", "security_group_ids", "tags", "kms_key_id", "scheduler_role_arn")  # fmt: skip
+            "subnets", "security_group_ids", "tags", "kms_key_id", "scheduler_role_arn",
+            "max_parallel_steps")  # fmt: skip
 
 
 def config_of(args: argparse.Namespace) -> PipelineConfig:
+    """The resolved settings; their region becomes every AWS client's default at once, before any handler
+    imports the SDK (which creates clients as it is imported)."""
+    from .aws_session import export_region
+
     flags = {name: getattr(args, name, None) for name in SETTINGS}
-    return load_config(flags, config_file=getattr(args, "config", None))
+    config = load_config(flags, config_file=getattr(args, "config", None))
+    export_region(config)
+    return config
 
 
 def _built(args: argparse.Namespace) -> tuple[PipelineConfig, boto3.Session, Pipeline, dict[str, StepCode]]:
@@ -82,21 +90,54 @@ def graph(args: argparse.Namespace) -> int:
 
 
 def diff(args: argparse.Namespace) -> int:
+    _, _, pipeline, _ = _built(args)
     from .definition_json import definition_changes
     from .deployment import deployed_definition
 
-    _, _, pipeline, _ = _built(args)
     changes = definition_changes(deployed_definition(pipeline), json.loads(pipeline.definition()))
     print("\n".join(changes) if changes else "no changes: the deployed definition is the same")
     return 1 if changes and args.exit_code else 0
 
 
+def check(args: argparse.Namespace) -> int:
+    config, _, pipeline, _ = _built(args)
+    overrides = _overrides(config, args.param)
+    found = _checked(config, pipeline, overrides, args.display_name)
+    for note in found.notes:
+        print(note)
+    if found.problems:
+        return 1
+    steps = len(pipeline.steps)
+    print(f"ok: the requests of the pipeline, its {steps} steps and its schedule fit the service's rules")
+    return 0
+
+
+def _checked(
+    config: PipelineConfig,
+    pipeline: Pipeline,
+    overrides: dict[str, ParameterValue] | None = None,
+    display_name: str | None = None,
+) -> Preflight:
+    """The preflight check of this deployment; each problem printed as one ``error:`` line."""
+    from .deployment import pipeline_description
+    from .preflight import check_deployment
+
+    description = pipeline_description(config, pipeline)
+    found = check_deployment(config, pipeline.definition(), description, overrides, display_name)
+    for problem in found.problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return found
+
+
 def upsert(args: argparse.Namespace) -> int:
+    config, session, pipeline, codes = _built(args)
+    if _checked(config, pipeline).problems:
+        print("error: nothing was deployed (see waveform-pipeline check)", file=sys.stderr)
+        return 1
     from .deployment import upload_step_code, upsert_pipeline
 
-    config, session, pipeline, codes = _built(args)
     uploaded = upload_step_code(session, config, codes.values())
-    response = upsert_pipeline(pipeline, config, args.max_parallel_steps)
+    response = upsert_pipeline(pipeline, config)
     for uri in uploaded:
         print(f"uploaded {uri}")
     print(f"upserted {response['PipelineArn']}")
@@ -113,12 +154,35 @@ def start(args: argparse.Namespace) -> int:
     config = config_of(args)
     overrides = _overrides(config, args.param)  # checked before any API call
     _, pipeline = _deployed(config)
+    if not _starts_checked(config, pipeline, overrides, args.display_name):
+        print("error: nothing was started", file=sys.stderr)
+        return 1
     values = {name: parameter_text(value) for name, value in overrides.items()}
     execution = pipeline.start(parameters=values or None, execution_display_name=args.display_name)
     print(f"started {execution.arn}")
     if args.wait:
         return _report(pipeline, execution.arn, wait=True, poll=args.poll)
     return 0
+
+
+def _starts_checked(
+    config: PipelineConfig,
+    pipeline: Pipeline,
+    overrides: dict[str, ParameterValue],
+    display_name: str | None = None,
+) -> bool:
+    """Whether the deployed pipeline, started with ``overrides``, sends requests the service accepts (each
+    problem printed as one ``error:`` line)."""
+    from .deployment import deployed_definition
+    from .preflight import check_start
+
+    deployed = deployed_definition(pipeline)
+    if deployed is None:
+        raise NotFoundError(f"pipeline {pipeline.name} is not deployed: run waveform-pipeline upsert first")
+    found = check_start(config, json.dumps(deployed), overrides, display_name)
+    for problem in found.problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return not found.problems
 
 
 def status(args: argparse.Namespace) -> int:
@@ -168,7 +232,7 @@ def executions(args: argparse.Namespace) -> int:
 
 
 def schedule_put(args: argparse.Namespace) -> int:
-    from .schedules import put_schedule
+    from .schedules import RETRY_POLICY, put_schedule
 
     config = config_of(args)
     overrides = _overrides(config, args.param)
@@ -176,8 +240,16 @@ def schedule_put(args: argparse.Namespace) -> int:
     if not role:
         raise ConfigError("scheduler role is not set: give --role-arn or WAVEFORM_SCHEDULER_ROLE_ARN")
     session, pipeline = _deployed(config)
-    arn = put_schedule(pipeline, session, role, args.cron, args.rate, not args.disabled, overrides)
-    print(f"schedule {arn} {'disabled' if args.disabled else 'enabled'}")
+    if not _starts_checked(config, pipeline, overrides):  # the starts the schedule will make
+        print("error: the schedule was not put", file=sys.stderr)
+        return 1
+    put = put_schedule(pipeline, session, role, args.cron, args.rate, not args.disabled, overrides)
+    print(f"schedule {put.arn} {'disabled' if args.disabled else 'enabled'}")
+    print(
+        f"a start that fails (after up to {RETRY_POLICY['MaximumRetryAttempts']} retries within "
+        f"{RETRY_POLICY['MaximumEventAgeInSeconds']} s) goes to the dead-letter queue "
+        f"{put.dead_letter_queue_arn}: waveform-pipeline schedule show counts them"
+    )
     return 0
 
 
@@ -186,17 +258,30 @@ def schedule_show(args: argparse.Namespace) -> int:
 
     session, pipeline = _deployed(config_of(args))
     described: dict[str, Any] = show_schedule(pipeline, session)
+    queue = described.pop("Schedule_Dead_Letter_Queue")
     for key, value in described.items():
         print(f"{key.removeprefix('Schedule_').replace('_', ' ').lower()}: {value}")
+    if queue is None:
+        print("dead-letter queue: none, so a start that fails is lost: run schedule put again to add one")
+    elif queue.url is None:
+        print(f"dead-letter queue: {queue.arn} does not exist: run schedule put again to create it")
+    else:
+        print(f"dead-letter queue: {queue.arn}")
+        hint = f" (each says why: aws sqs receive-message --queue-url {queue.url})" if queue.waiting else ""
+        print(f"failed starts waiting: {queue.waiting}{hint}")
     return 0
 
 
 def schedule_delete(args: argparse.Namespace) -> int:
-    from .schedules import delete_schedule, schedule_name
+    from .schedules import dead_letter_queue_name, delete_schedule, schedule_name
 
     _, pipeline = _deployed(config_of(args))
     delete_schedule(pipeline)
     print(f"schedule {schedule_name(pipeline.name)} deleted (if it existed)")
+    print(
+        f"its dead-letter queue {dead_letter_queue_name(pipeline.name)} is kept with the failed starts it "
+        "holds (for 14 days); aws sqs delete-queue deletes it"
+    )
     return 0
 
 

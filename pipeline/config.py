@@ -43,6 +43,7 @@ ENVIRONMENT = {  # field -> environment variables, first set wins
     "glue_database": ("WAVEFORM_GLUE_DATABASE",),
     "glue_table": ("WAVEFORM_GLUE_TABLE",),
     "kms_key_id": ("WAVEFORM_KMS_KEY_ID",),
+    "max_parallel_steps": ("WAVEFORM_MAX_PARALLEL_STEPS",),
     "code_root": ("WAVEFORM_CODE_ROOT",),
 }
 
@@ -50,11 +51,11 @@ ENVIRONMENT = {  # field -> environment variables, first set wins
 @dataclass(frozen=True)
 class PipelineConfig:
     pipeline_name: str = "waveform-features"
-    display_name: str = "MIMIC-III waveform features"
+    display_name: str = "MIMIC-III-waveform-features"  # the API allows letters, digits and hyphens only
     description: str = (
         "Per-signal features of MIMIC-III waveform record sets: one extract step per patient group, "
         "in parallel, then a combine step."
-    )
+    )  # one line: the API matches its description pattern .* against the whole value
     role_arn: str = ""
     region: str = ""
     profile: str = ""
@@ -68,8 +69,12 @@ class PipelineConfig:
     scheduler_role_arn: str = ""
     glue_database: str = ""
     glue_table: str = ""
-    kms_key_id: str = ""  # encrypts the step code packages, and is the KmsKeyId parameter's default
+    kms_key_id: str = ""  # encrypts the step code, the jobs' outputs and volumes, the dataset; empty: SSE-S3
     code_root: str = ""  # the checkout whose steps/ is packed; empty: this one
+    # Steps of an execution running at once. Ten group steps at once need ten instances of the group
+    # instance type, more than a new account's quota for most types; 4 fits common quotas, and a step
+    # refused for its quota is retried for a day (processing_steps.retry_policies).
+    max_parallel_steps: int = 4
 
     @property
     def custom_image(self) -> bool:
@@ -122,6 +127,8 @@ def load_config(
     for key in ("subnets", "security_group_ids"):
         if key in values:
             values[key] = _as_tuple(values[key])
+    if "max_parallel_steps" in values:
+        values["max_parallel_steps"] = _whole_number("max parallel steps", values["max_parallel_steps"])
     known = {f.name for f in fields(PipelineConfig)}
     unknown = sorted(set(values) - known)
     if unknown:
@@ -156,6 +163,13 @@ def parse_tags(value: Any) -> dict[str, str]:
             raise ConfigError(f"tag {item!r} is not KEY=VALUE")
         tags[key] = tag_value
     return tags
+
+
+def _whole_number(name: str, value: Any) -> int:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"{name}: {value!r} is not a whole number") from None
 
 
 def _as_tuple(value: Any) -> tuple[str, ...]:
@@ -200,3 +214,13 @@ def _validate(config: PipelineConfig) -> None:
         raise ConfigError(f"code root {config.code_root} holds no steps/ folder")
     if config.prefix != config.prefix.strip("/") or not config.prefix:
         raise ConfigError(f"prefix {config.prefix!r}: give it without leading or trailing '/'")
+    if config.kms_key_id and not re.fullmatch(r"[a-zA-Z0-9:/_-]{1,2048}", config.kms_key_id):
+        raise ConfigError(f"KMS key {config.kms_key_id!r} is not a key id, key ARN, alias or alias ARN")
+    if config.subnets and not config.custom_image:
+        raise ConfigError(
+            "subnets without a custom image: jobs in a VPC cannot install their requirements from PyPI "
+            "without a NAT gateway; build steps/Dockerfile (docs/container.md), push it to ECR and give "
+            "--image-uri"
+        )
+    if not 1 <= config.max_parallel_steps <= 1000:
+        raise ConfigError(f"max parallel steps {config.max_parallel_steps}: give a whole number from 1")

@@ -20,7 +20,7 @@ from .config import PipelineConfig
 CONTAINER_ROOT = "/opt/ml/processing"
 CODE_DIR = f"{CONTAINER_ROOT}/input/code"
 RECORDS_DIR = f"{CONTAINER_ROOT}/input/records"
-GROUP_OUTPUTS_DIR = f"{CONTAINER_ROOT}/input/groups"
+GROUP_OUTPUTS_DIR = f"{CONTAINER_ROOT}/input/groups"  # where the combine step fetches the groups' outputs
 OUTPUT_DIR = f"{CONTAINER_ROOT}/output"
 GROUP_OUTPUT_NAME = "group"
 COMBINED_OUTPUT_NAME = "combined"
@@ -36,7 +36,7 @@ class DagStep:
     """One step of the pipeline."""
 
     name: str
-    display_name: str
+    display_name: str  # Studio shows it; the definition schema allows [A-Za-z0-9-_]{1,64}
     description: str
     code: str  # the folder under steps/ whose code it runs: "extract" or "combine"
     group: str | None = None  # the patient group an extract step summarises
@@ -45,7 +45,7 @@ class DagStep:
 def extract_step(group: str) -> DagStep:
     return DagStep(
         name=f"Extract{group}",
-        display_name=f"Extract group {group}",
+        display_name=f"Extract-group-{group}",
         description=f"Summarise every WFDB record of patient group {group} over every vCPU.",
         code="extract",
         group=group,
@@ -54,7 +54,7 @@ def extract_step(group: str) -> DagStep:
 
 COMBINE_STEP = DagStep(
     name="Combine",
-    display_name="Combine groups",
+    display_name="Combine-groups",
     description="Merge the groups' features into one Parquet dataset, signal statistics, quality report.",
     code="combine",
 )
@@ -65,15 +65,26 @@ def dag_steps(groups: Sequence[str]) -> list[DagStep]:
     return [*(extract_step(group) for group in groups), COMBINE_STEP]
 
 
-def extract_arguments(group: str, strict: Any, input_version: Any) -> list[Any]:
-    """An extract step's container arguments; ``strict`` and ``input_version`` may be expressions."""
-    return extract_command.arguments(RECORDS_DIR, OUTPUT_DIR, group, strict, input_version)
+def extract_arguments(group: str, input_version_argument: Any) -> list[Any]:
+    """An extract step's container arguments; ``input_version_argument`` (``--input-version=VALUE``) may be
+    an expression."""
+    return extract_command.arguments(RECORDS_DIR, OUTPUT_DIR, group, input_version_argument)
 
 
-def combine_arguments(config: PipelineConfig, kms_key_id: Any) -> list[Any]:
-    """The combine step's container arguments, the cloud-only ones included."""
+def combine_arguments(
+    config: PipelineConfig, group_outputs: Sequence[tuple[str, Any]], strict: Any
+) -> list[Any]:
+    """The combine step's container arguments, the cloud-only ones included: each group's output location
+    (an expression), strictness (an expression), and the deployment's region, KMS key and Glue table."""
     arguments = combine_command.arguments(
-        GROUP_OUTPUTS_DIR, OUTPUT_DIR, kms_key_id, config.glue_database, config.glue_table
+        GROUP_OUTPUTS_DIR,
+        OUTPUT_DIR,
+        group_outputs,
+        strict,
+        region=config.region,
+        kms_key_id=config.kms_key_id,
+        glue_database=config.glue_database,
+        glue_table=config.glue_table,
     )
     return [*arguments, *CLOUD_ONLY_ARGUMENTS]
 

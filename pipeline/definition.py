@@ -1,25 +1,24 @@
 """The one function that builds the pipeline: for each group an extract step; one combine step over all of
 them; caching on. ``get_pipeline`` is the entry point the SageMaker project templates expect.
 
-Import this module after ``aws_session.boto_session``: the SDK needs a region to import.
+The SDK is imported inside the functions, once the configured region is exported: importing it creates
+clients, which need a region (``aws_session.export_region``), so importing this module needs none.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-
-import boto3
-from sagemaker.core import image_uris
-from sagemaker.core.workflow.pipeline_context import PipelineSession
-from sagemaker.mlops.workflow.pipeline import Pipeline
+from typing import TYPE_CHECKING
 
 from .aws_session import boto_session as make_boto_session
+from .aws_session import export_region
 from .config import SKLEARN_IMAGE_VERSION, PipelineConfig
 from .dag import COMBINE_STEP, extract_step
-from .processing_steps import PipelineParameters, StepContext
-from .processing_steps import combine_step as sdk_combine_step
-from .processing_steps import extract_step as sdk_extract_step
 from .step_code import StepCode, code_root, step_codes
+
+if TYPE_CHECKING:
+    import boto3
+    from sagemaker.mlops.workflow.pipeline import Pipeline
 
 
 def get_pipeline(
@@ -29,6 +28,14 @@ def get_pipeline(
 ) -> Pipeline:
     """The pipeline for ``config``; ``codes``: the steps' code packages, when the caller has built them."""
     config.require("role_arn", "region", "bucket")
+    export_region(config)
+    from sagemaker.core.workflow.pipeline_context import PipelineSession
+    from sagemaker.mlops.workflow.pipeline import Pipeline
+
+    from .processing_steps import PipelineParameters, StepContext
+    from .processing_steps import combine_step as sdk_combine_step
+    from .processing_steps import extract_step as sdk_extract_step
+
     session = PipelineSession(
         boto_session=boto_session or make_boto_session(config), default_bucket=config.bucket
     )
@@ -54,6 +61,9 @@ def image_uri(config: PipelineConfig) -> str:
     """The configured image, or the region's SageMaker scikit-learn processing image."""
     if config.image_uri:
         return config.image_uri
+    export_region(config)
+    from sagemaker.core import image_uris
+
     return str(
         image_uris.retrieve(
             "sklearn",

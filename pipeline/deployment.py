@@ -17,23 +17,25 @@ from steps.combine.destination import sse_arguments
 
 from .config import PipelineConfig
 from .errors import DeploymentError
-from .parameters import DESCRIPTIONS
+from .parameters import DESCRIPTIONS, parameter_text
 from .step_code import StepCode
 
 NOT_FOUND_CODES = {"ResourceNotFound", "ValidationException", "404", "NoSuchKey", "NotFound"}
+DESCRIPTION_LIMIT = 3072  # PipelineDescription's maximum length in the service model
 
 
 def upload_step_code(session: boto3.Session, config: PipelineConfig, codes: Iterable[StepCode]) -> list[str]:
-    """Upload each package unless its content-addressed key is already there, encrypted under the configured
-    KMS key (else SSE-S3); return the URIs uploaded."""
+    """Upload each package unless its content-addressed key is already there encrypted as configured (under
+    the KMS key, else SSE-S3); return the URIs uploaded."""
     s3 = session.client("s3")
     uploaded = []
     for code in codes:
         uri = code.s3_uri(config.code_prefix)
         bucket, key = uri.removeprefix("s3://").split("/", 1)
         try:
-            s3.head_object(Bucket=bucket, Key=key)
-            continue  # same key, same bytes: nothing to do
+            head = s3.head_object(Bucket=bucket, Key=key)
+            if _encrypted_as_configured(head, config.kms_key_id):
+                continue  # same key, same bytes, same encryption: nothing to do
         except ClientError as exc:
             if exc.response["Error"]["Code"] not in NOT_FOUND_CODES:
                 raise
@@ -48,24 +50,28 @@ def upload_step_code(session: boto3.Session, config: PipelineConfig, codes: Iter
     return uploaded
 
 
+def _encrypted_as_configured(head: dict[str, Any], kms_key_id: str) -> bool:
+    """Whether an object (its HeadObject response) is encrypted as ``sse_arguments`` would encrypt it now."""
+    wanted = sse_arguments(kms_key_id)
+    if head.get("ServerSideEncryption") != wanted["ServerSideEncryption"]:
+        return False
+    # S3 reports the key's ARN whichever form of it was given (id, ARN or alias)
+    return not kms_key_id or str(head.get("SSEKMSKeyId", "")).endswith(kms_key_id.rsplit(":", 1)[-1])
+
+
 def pipeline_description(config: PipelineConfig, pipeline: Pipeline) -> str:
-    """The pipeline's description with its parameters' descriptions: the definition has no field for them."""
-    lines = [config.description, "", "Parameters:"]
-    for parameter in pipeline.parameters:
-        lines.append(
-            f"- {parameter.name} (default {parameter.default_value!r}): {DESCRIPTIONS[parameter.name]}"
-        )
-    return "\n".join(lines)[:3072]  # the API's limit
-
-
-def upsert_pipeline(
-    pipeline: Pipeline, config: PipelineConfig, max_parallel_steps: int | None
-) -> dict[str, Any]:
-    parallelism = (
-        ParallelismConfiguration(max_parallel_execution_steps=max_parallel_steps)
-        if max_parallel_steps
-        else None
+    """The pipeline's description with its parameters' descriptions (the definition has no field for them),
+    on one line: the API matches its pattern ``.*`` against the whole value, and ``.`` takes no newline."""
+    parameters = "; ".join(
+        f"{p.name} (default {parameter_text(p.default_value)}): {DESCRIPTIONS[p.name]}"
+        for p in pipeline.parameters
     )
+    text = f"{config.description} Parameters: {parameters}"
+    return text if len(text) <= DESCRIPTION_LIMIT else text[: DESCRIPTION_LIMIT - 3] + "..."
+
+
+def upsert_pipeline(pipeline: Pipeline, config: PipelineConfig) -> dict[str, Any]:
+    parallelism = ParallelismConfiguration(max_parallel_execution_steps=config.max_parallel_steps)
     with sdk_refusals_as_errors():
         response = pipeline.upsert(
             role_arn=config.role_arn,

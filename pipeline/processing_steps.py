@@ -27,12 +27,13 @@ from sagemaker.mlops.workflow.retry import (
 )
 from sagemaker.mlops.workflow.steps import CacheConfig, ProcessingStep
 
+from steps.extract.command import INPUT_VERSION_OPTION
+
 from .config import PipelineConfig
 from .dag import (
     CODE_DIR,
     COMBINED_OUTPUT_NAME,
     GROUP_OUTPUT_NAME,
-    GROUP_OUTPUTS_DIR,
     OUTPUT_DIR,
     RECORDS_DIR,
     DagStep,
@@ -43,6 +44,7 @@ from .parameters import pipeline_parameters
 from .step_code import StepCode
 
 CACHE = CacheConfig(enable_caching=True, expire_after="P30D")
+COMBINE_VOLUME_GB = 30  # the groups' outputs (features, errors, summaries) and the reports: small
 _SDK_PARAMETERS = {"String": ParameterString, "Integer": ParameterInteger, "Boolean": ParameterBoolean}
 
 
@@ -56,7 +58,6 @@ class PipelineParameters:
     group_instance_count: ParameterInteger
     group_volume_size_gb: ParameterInteger
     combine_instance_type: ParameterString
-    kms_key_id: ParameterString
     strict_mode: ParameterBoolean
     max_runtime_seconds: ParameterInteger
     input_version: ParameterString
@@ -76,7 +77,6 @@ class PipelineParameters:
             group_instance_count=sdk["GroupInstanceCount"],
             group_volume_size_gb=sdk["GroupVolumeSizeGB"],
             combine_instance_type=sdk["CombineInstanceType"],
-            kms_key_id=sdk["KmsKeyId"],
             strict_mode=sdk["StrictMode"],
             max_runtime_seconds=sdk["MaxRuntimeSeconds"],
             input_version=sdk["InputVersion"],
@@ -96,8 +96,16 @@ class StepContext:
     image_uri: str
 
 
+# A step refused for an account quota (RESOURCE_LIMIT: instances of its type, or volume size in use) waits
+# for other jobs to end: it is tried again every 10 minutes for up to a day, about the time other groups'
+# steps take, rather than giving up after ~14 minutes as a doubling interval of 4 attempts would.
+QUOTA_RETRY_INTERVAL_SECONDS = 600
+QUOTA_RETRY_WINDOW_MINUTES = 24 * 60
+
+
 def retry_policies() -> list[StepRetryPolicy | SageMakerJobStepRetryPolicy]:
-    """Retry what is worth retrying: throttling and service faults, capacity and internal job errors."""
+    """Retry what is worth retrying: throttling and service faults, capacity and internal job errors, and
+    quota refusals (for long enough that the steps holding the quota finish)."""
     return [
         StepRetryPolicy(
             exception_types=[StepExceptionTypeEnum.THROTTLING, StepExceptionTypeEnum.SERVICE_FAULT],
@@ -106,14 +114,19 @@ def retry_policies() -> list[StepRetryPolicy | SageMakerJobStepRetryPolicy]:
             max_attempts=5,
         ),
         SageMakerJobStepRetryPolicy(
-            exception_types=[
+            failure_reason_types=[
                 SageMakerJobExceptionTypeEnum.CAPACITY_ERROR,
-                SageMakerJobExceptionTypeEnum.RESOURCE_LIMIT,
                 SageMakerJobExceptionTypeEnum.INTERNAL_ERROR,
             ],
             interval_seconds=120,
             backoff_rate=2.0,
             max_attempts=4,
+        ),
+        SageMakerJobStepRetryPolicy(
+            exception_types=[SageMakerJobExceptionTypeEnum.RESOURCE_LIMIT],
+            interval_seconds=QUOTA_RETRY_INTERVAL_SECONDS,
+            backoff_rate=1.0,
+            expire_after_mins=QUOTA_RETRY_WINDOW_MINUTES,
         ),
     ]
 
@@ -128,7 +141,8 @@ def extract_step(context: StepContext, code: StepCode, step: DagStep) -> Process
     records = ProcessingInput(
         input_name="records",
         s3_input=ProcessingS3Input(
-            s3_uri=Join(on="/", values=[p.input_root, step.group]),
+            # a trailing "/": the prefix of group p0 must not also take p00's objects
+            s3_uri=Join(on="/", values=[p.input_root, step.group, ""]),
             local_path=RECORDS_DIR,
             s3_data_type="S3Prefix",
             s3_input_mode="File",
@@ -146,7 +160,8 @@ def extract_step(context: StepContext, code: StepCode, step: DagStep) -> Process
             s3_upload_mode="EndOfJob",
         ),
     )
-    arguments = extract_arguments(step.group, Join(on="", values=[p.strict_mode]), p.input_version)
+    input_version = Join(on="", values=[f"{INPUT_VERSION_OPTION}=", p.input_version])
+    arguments = extract_arguments(step.group, input_version)
     run = processor.run(inputs=[_code_input(context, code), records], outputs=[output], arguments=arguments)
     return _processing_step(step, run)
 
@@ -154,20 +169,15 @@ def extract_step(context: StepContext, code: StepCode, step: DagStep) -> Process
 def combine_step(
     context: StepContext, code: StepCode, step: DagStep, extracts: Sequence[tuple[DagStep, ProcessingStep]]
 ) -> ProcessingStep:
-    """``Combine``: its inputs are the group steps' output properties, so a group that ran anew (and so
-    wrote under a new execution id) changes the combine step's cache key, and a reused one does not."""
+    """``Combine``: its arguments name each group step's output property, so a group that ran anew (and so
+    wrote under a new execution id) changes the combine step's cache key, and a reused one does not. They
+    are arguments, not ProcessingInputs: a job takes at most 10 inputs (the step fetches them itself)."""
     p = context.parameters
-    processor = _processor(context, code, p.combine_instance_type, 1, 100)
-    group_inputs = [
-        ProcessingInput(
-            input_name=f"group-{extract.group}",
-            s3_input=ProcessingS3Input(
-                s3_uri=sdk_step.properties.ProcessingOutputConfig.Outputs[GROUP_OUTPUT_NAME].S3Output.S3Uri,
-                local_path=f"{GROUP_OUTPUTS_DIR}/{extract.group}",
-                s3_data_type="S3Prefix",
-                s3_input_mode="File",
-                s3_data_distribution_type="FullyReplicated",
-            ),
+    processor = _processor(context, code, p.combine_instance_type, 1, COMBINE_VOLUME_GB)
+    group_outputs = [
+        (
+            str(extract.group),
+            sdk_step.properties.ProcessingOutputConfig.Outputs[GROUP_OUTPUT_NAME].S3Output.S3Uri,
         )
         for extract, sdk_step in extracts
     ]
@@ -179,9 +189,8 @@ def combine_step(
             s3_upload_mode="EndOfJob",
         ),
     )
-    arguments = combine_arguments(context.config, p.kms_key_id)
-    inputs = [_code_input(context, code), *group_inputs]
-    run = processor.run(inputs=inputs, outputs=[output], arguments=arguments)
+    arguments = combine_arguments(context.config, group_outputs, Join(on="", values=[p.strict_mode]))
+    run = processor.run(inputs=[_code_input(context, code)], outputs=[output], arguments=arguments)
     return _processing_step(step, run)
 
 
@@ -222,8 +231,9 @@ def _processor(
         instance_type=instance_type,
         entrypoint=code.entrypoint(install_requirements=not config.custom_image),
         volume_size_in_gb=volume_size,
-        volume_kms_key=p.kms_key_id,
-        output_kms_key=p.kms_key_id,
+        # no key: the fields are left out (SSE-S3 and an AWS-managed volume key), not sent empty
+        volume_kms_key=config.kms_key_id or None,
+        output_kms_key=config.kms_key_id or None,
         max_runtime_in_seconds=p.max_runtime_seconds,
         base_job_name=f"{config.pipeline_name}-{code.step}",
         sagemaker_session=context.session,

@@ -52,8 +52,14 @@ class StepCode:
     def entrypoint(self, install_requirements: bool) -> list[str]:
         """The container command: unpack, install the step's pinned requirements (not on a custom image,
         which has them), run the step's command with the job's arguments."""
+        # The step's locked list (scripts/lock_requirements.py): --require-hashes installs only the pinned
+        # wheels whose sha256 matches and refuses any package the list does not name; --only-binary never
+        # builds an sdist (the hashes are of wheels; no compiler to count on). No --no-deps: the list is
+        # complete, so pip's resolver only confirms that it is consistent. Packages the image already has at
+        # the pinned version are left alone.
         install = (
-            f"python3 -m pip install --quiet --no-cache-dir -r {self.requirements} && "
+            "python3 -m pip install --quiet --no-cache-dir --require-hashes --only-binary=:all: "
+            f"-r {self.requirements} && "
             if install_requirements
             else ""
         )

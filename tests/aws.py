@@ -11,10 +11,27 @@ Usage (from conftest.py)::
         ...
 
 How requests reach moto: ``AWS_ENDPOINT_URL`` is honoured by botocore (>= 1.31; venv has 1.44, the aws CLI's
-own botocore 1.43) for every client created without an explicit ``endpoint_url``; dummy credentials and the
-region are set, and anything that could send a client elsewhere (profile, config files, per-service endpoint
-overrides, ``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS``, web-identity / container credentials) is removed.
+own botocore 1.43) for every client created without an explicit ``endpoint_url``; dummy credentials are set,
+and anything that could send a client elsewhere (profile, config files, per-service endpoint overrides,
+``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS``, web-identity / container credentials) is removed. The region is given
+as the README asks users to give it: ``AWS_REGION`` only. ``AWS_DEFAULT_REGION`` (the one botocore reads) is
+removed for the test and restored after it, so code that forgets to pass the region on fails here too.
 Subprocesses (``aws ...``) inherit the same environment.
+
+The server is strict (``tests/strict_moto.py``): the real services check every request against their service
+model (maximum lengths, patterns, ranges, enums); botocore's client checks only minimums, types and required
+members, and moto almost nothing. So every request that reaches moto is read back into its call
+(``tests/wire_requests.py``) and checked with ``pipeline.service_model.request_problems``; one that breaks a
+rule gets the service's HTTP 400 (the client raises ``ClientError``) and fails the test at teardown, listed.
+A test whose point is a rejection says so::
+
+    with aws.expect_rejections() as rejected:
+        with pytest.raises(ClientError):
+            sagemaker.create_pipeline(PipelineDisplayName="has spaces", ...)
+    assert "PipelineDisplayName" in rejected[0]
+
+A request the gate cannot read back (a protocol or route it does not know) is let through to moto and also
+fails the test, as "not recognised: METHOD path", so gaps in the reader show; ``/moto-api/...`` is exempt.
 
 What the env var does not cover, and how the fixture deals with it:
 
@@ -46,12 +63,15 @@ import tempfile
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+
+from tests.strict_moto import GateLog, StrictMotoServer
 
 REGION = "us-east-1"
 #: moto's default account; everything created through the fixture lives here.
@@ -100,6 +120,18 @@ class MotoAws:
     account_id: str = ACCOUNT_ID
     _monkeypatch: pytest.MonkeyPatch | None = field(default=None, repr=False)
     _tmpdir: Path | None = field(default=None, repr=False)
+    _gate: GateLog = field(default_factory=GateLog, repr=False)
+
+    # -- the strict server -------------------------------------------------------------------
+    @contextmanager
+    def expect_rejections(self) -> Iterator[list[str]]:
+        """Requests the service model rejects inside the block are expected: yield them, fail no test."""
+        with self._gate.expecting() as rejected:
+            yield rejected
+
+    def calls(self) -> list[tuple[str, str]]:
+        """(service, operation) of every request the server has read so far, e.g. ("s3", "PutObject")."""
+        return list(self._gate.calls)
 
     # -- clients -----------------------------------------------------------------------------
     def session(self) -> boto3.Session:
@@ -197,13 +229,15 @@ class MotoAws:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoAws]:
-    """Start a moto server on 127.0.0.1 (free port), point all AWS clients at it, stop it after."""
-    from moto.server import ThreadedMotoServer
+    """Start a strict moto server on 127.0.0.1 (free port), point all AWS clients at it, stop it after.
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    Fails the test at teardown if the server rejected a request outside ``aws.expect_rejections()`` or could
+    not read one back into its call.
+    """
+    gate = GateLog()
+    server = StrictMotoServer(gate)
     server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
+    endpoint = server.endpoint
 
     # A bound but never listening socket: connecting to it is refused at once, and no one else can
     # take the port while the test runs.
@@ -224,8 +258,11 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoAws]:
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_REGION", REGION)
+    # Only AWS_REGION, as the README asks of users. setenv first: delenv of an absent variable records
+    # nothing to restore, and a later test (or the caller's shell) must get its own value back.
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
@@ -240,7 +277,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoAws]:
     # boto3.DEFAULT_SESSION (used by the SDK / awswrangler when given no session) may predate this env.
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
 
-    handle = MotoAws(endpoint=endpoint, _monkeypatch=monkeypatch, _tmpdir=tmpdir)
+    handle = MotoAws(endpoint=endpoint, _monkeypatch=monkeypatch, _tmpdir=tmpdir, _gate=gate)
     try:
         handle.reset()
         yield handle
@@ -251,3 +288,6 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoAws]:
             server.stop()
             blackhole.close()
             tmp.cleanup()
+    failure = gate.failure_report()
+    if failure is not None:
+        pytest.fail(failure, pytrace=False)

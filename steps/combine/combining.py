@@ -21,7 +21,7 @@ from steps.contract.atomic import atomic_text
 
 from .dataset import GroupWriter, dataset_table, local_dataset, s3_dataset
 from .destination import S3Dataset
-from .group_outputs import read_all_group_outputs, read_features
+from .group_outputs import GroupFolder, read_all_group_outputs, read_features
 from .quality import quality_report
 from .report import render_report
 from .signal_stats import group_signal_totals, signal_stats
@@ -43,14 +43,11 @@ class CombineResult:
 
 
 def combine_groups(
-    input_dir: Path,
-    output_dir: Path,
-    dataset: Path | S3Dataset,
-    groups: Sequence[str] | None = None,
+    folders: Sequence[GroupFolder], output_dir: Path, dataset: Path | S3Dataset
 ) -> CombineResult:
-    """Combine ``input_dir/<group>/`` outputs into the dataset (a local folder or S3) and ``output_dir``."""
-    outputs = read_all_group_outputs(input_dir, groups)
-    log.info("%d groups checked under %s", len(outputs), input_dir)
+    """Combine the groups' outputs into the dataset (a local folder or S3) and ``output_dir``."""
+    outputs = read_all_group_outputs(folders)
+    log.info("%d groups checked", len(outputs))
     unknown: Counter[str] = Counter()
     totals: list[pd.DataFrame] = []
     with _open_dataset(dataset) as write_group:

@@ -1,7 +1,7 @@
 """Combine step: every group's extract outputs into one Parquet dataset, signal statistics, a quality report.
 
-Runs as the Processing job's command (``python3 -m steps.combine.command``; defaults:
-/opt/ml/processing/input/groups, one folder per group -> /opt/ml/processing/output), as
+Runs as the Processing job's command (``python3 -m steps.combine.command``, given each group step's output
+location with ``--group-output``; outputs in /opt/ml/processing/output), as
 ``waveform-pipeline combine``, and from the tests; all three parse their arguments with :func:`build_parser`
 and call :func:`run`. The pipeline builds the job's arguments with :func:`arguments`, so both ends of the
 command line are here. Empty strings count as "not given", so pipeline parameters can leave an option blank.
@@ -13,10 +13,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .destination import DATASET_FOLDER, FROM_JOB_OUTPUT, dataset_destination
+from steps.contract.arguments import add_strict_option
+
+from .destination import DATASET_FOLDER, FROM_JOB_OUTPUT, aws_region, dataset_destination
 
 if TYPE_CHECKING:
     from .combining import CombineResult
@@ -30,7 +33,19 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         prog="steps.combine.command", description=__doc__.splitlines()[0]
     )
     parser.add_argument(
-        "--input-dir", type=Path, default=DEFAULT_INPUT, help="one folder per group (default: %(default)s)"
+        "--input-dir",
+        type=Path,
+        default=DEFAULT_INPUT,
+        help="one folder per group; with --group-output, where the S3 ones are fetched to "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--group-output",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "LOCATION"),
+        help="a group and the folder or s3:// prefix holding its extract outputs (repeatable; instead of "
+        "the folders of --input-dir)",
     )
     parser.add_argument(
         "--output-dir",
@@ -56,23 +71,40 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--kms-key-id", default="", help="KMS key for the S3 objects (default: SSE-S3)")
     parser.add_argument("--glue-database", default="", help="Glue database to register the dataset in")
     parser.add_argument("--glue-table", default="", help="Glue table name (with --glue-database)")
+    parser.add_argument(
+        "--region",
+        default="",
+        help="AWS region of the S3 and Glue calls (default: AWS_REGION, else AWS_DEFAULT_REGION)",
+    )
+    add_strict_option(parser, "any group reports a failed record")
     return parser
 
 
 def arguments(
-    input_dir: Any, output_dir: Any, kms_key_id: Any, glue_database: str, glue_table: str
+    input_dir: Any,
+    output_dir: Any,
+    group_outputs: Sequence[tuple[str, Any]],
+    strict: Any,
+    region: str = "",
+    kms_key_id: str = "",
+    glue_database: str = "",
+    glue_table: str = "",
 ) -> list[Any]:
-    """The command line :func:`build_parser` parses, from values or the pipeline's expressions for them; the
-    Glue options only when given."""
-    given = [
-        "--input-dir", input_dir,
-        "--output-dir", output_dir,
-        "--kms-key-id", kms_key_id,
-    ]  # fmt: skip
-    if glue_database:
-        given += ["--glue-database", glue_database]
-    if glue_table:
-        given += ["--glue-table", glue_table]
+    """The command line :func:`build_parser` parses, from values or the pipeline's expressions for them
+    (``group_outputs``: each group's name and location, fetched into ``input_dir``; ``strict``). An option
+    whose value is empty is left out: CreateProcessingJob refuses empty container arguments."""
+    given: list[Any] = ["--input-dir", input_dir, "--output-dir", output_dir, "--strict", strict]
+    for name, location in group_outputs:
+        given += ["--group-output", name, location]
+    optional = {
+        "--region": region,
+        "--kms-key-id": kms_key_id,
+        "--glue-database": glue_database,
+        "--glue-table": glue_table,
+    }
+    for option, value in optional.items():
+        if value:
+            given += [option, value]
     return given
 
 
@@ -84,14 +116,42 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from .combining import combine_groups
     from .errors import CombineError
+    from .group_outputs import group_folders
+    from .group_sources import group_folders_of
 
     try:
-        result = combine_groups(args.input_dir, args.output_dir, destination, args.groups)
+        if args.group_output:
+            if args.groups:
+                raise ValueError("give --group-output or --groups, not both")
+            folders = group_folders_of(args.group_output, args.input_dir, aws_region(args))
+        else:
+            folders = group_folders(args.input_dir, args.groups)
+        result = combine_groups(folders, args.output_dir, destination)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except CombineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     print(describe(result, args.output_dir))
+    failed = failed_records(result)
+    if args.strict and failed:
+        print(f"error: strict mode: {failed}; the dataset and reports are written", file=sys.stderr)
+        return 1
     return 0
+
+
+def failed_records(result: CombineResult) -> str:
+    """What strict mode fails on, in words: the groups with failed records and how many; empty if none."""
+    failed = {
+        group["group"]: group["errors_reported"]
+        for group in result.quality["groups"]
+        if group["errors_reported"]
+    }
+    if not failed:
+        return ""
+    listed = ", ".join(f"{group} ({count})" for group, count in failed.items())
+    return f"{sum(failed.values())} problem(s) reported by group(s) {listed}"
 
 
 def describe(result: CombineResult, output_dir: Path) -> str:

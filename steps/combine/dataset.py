@@ -2,7 +2,9 @@
 
 Written group by group (one group in memory at a time), hive style (``group=30/…``), snappy-compressed:
 locally with pyarrow into a staging folder that replaces the target only once complete, or to S3 with
-awswrangler, encrypted with the given KMS key (else SSE-S3) and optionally registered in the Glue catalog.
+awswrangler, encrypted with the given KMS key (else SSE-S3) and optionally registered in the Glue catalog:
+the table is pointed at the dataset and its partitions made exactly the dataset's groups only once every group
+is written (each pipeline execution writes a new URI; the table follows the newest).
 """
 
 from __future__ import annotations
@@ -19,23 +21,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from steps.contract.outputs import FEATURE_SCHEMA
-
+from . import glue_table
+from .dataset_schema import ATHENA_TYPES, DATASET_SCHEMA, PARTITION_COLUMN
 from .destination import S3Dataset
 from .errors import DatasetWriteError
 from .signal_names import standardise_signals
 
 log = logging.getLogger("steps.combine")
-
-PARTITION_COLUMN = "group"
-DATASET_SCHEMA = FEATURE_SCHEMA.insert(
-    FEATURE_SCHEMA.get_field_index("signal") + 1, pa.field("signal_std", pa.string())
-)
-# Glue / Athena types of the dataset's columns, so no column's type is guessed from its values
-ATHENA_TYPES = {
-    field.name: {"string": "string", "int32": "int", "int64": "bigint", "double": "double"}[str(field.type)]
-    for field in DATASET_SCHEMA
-}
 
 GroupWriter = Callable[[pa.Table], None]
 
@@ -91,20 +83,26 @@ def _replace_folder(staging: Path, target: Path) -> None:
 
 @contextmanager
 def s3_dataset(destination: S3Dataset) -> Iterator[GroupWriter]:
-    """A writer of groups to S3, each call replacing that group's partition; Glue table updated if asked."""
+    """A writer of groups to S3, each call replacing that group's partition under the URI; once every group is
+    written, the Glue table (if asked) is switched to this dataset. A Glue table that is not one this step may
+    update is refused before anything is written."""
     # imported here: awswrangler is slow to import and only the S3 destination needs it
     import awswrangler as wr
-    from botocore.exceptions import BotoCoreError, ClientError
+    import boto3
 
-    written = 0
+    session = boto3.Session(region_name=destination.region or None)  # one session for every call
+    glue = session.client("glue") if destination.catalogued else None
+    if glue is not None:
+        with _aws_failure(f"reading Glue table {glue_table.table_name(destination)}"):
+            glue_table.updatable_table(glue, destination)
+    partitions: dict[str, str] = {}  # group -> the folder its rows went to
 
     def write_group(table: pa.Table) -> None:
-        nonlocal written
         if table.num_rows == 0:
             return  # awswrangler cannot write an empty partition; the group is still in quality.json
         group = table.column(PARTITION_COLUMN)[0].as_py()
-        try:
-            wr.s3.to_parquet(
+        with _aws_failure(f"writing group {group} to {destination.uri}"):
+            written = wr.s3.to_parquet(
                 df=table.to_pandas(),
                 path=destination.uri,
                 dataset=True,
@@ -113,34 +111,38 @@ def s3_dataset(destination: S3Dataset) -> Iterator[GroupWriter]:
                 compression="snappy",
                 dtype=ATHENA_TYPES,
                 s3_additional_kwargs=destination.s3_additional_kwargs(),
-                database=destination.glue_database or None,
-                table=destination.glue_table or None,
+                boto3_session=session,
             )
-        except (BotoCoreError, ClientError) as exc:
-            raise DatasetWriteError(f"writing group {group} to {destination.uri} failed: {exc}") from exc
-        written += table.num_rows
+        for location, values in written["partitions_values"].items():
+            partitions[values[0]] = location
         log.info("group %s: %d rows written under %s", group, table.num_rows, destination.uri)
 
     yield write_group
-    if written == 0 and destination.catalogued:
-        try:
-            _create_empty_table(destination)
-        except (BotoCoreError, ClientError) as exc:
-            raise DatasetWriteError(f"creating Glue table {destination.glue_table} failed: {exc}") from exc
+    if glue is not None:
+        with _aws_failure(f"pointing Glue table {glue_table.table_name(destination)} at {destination.uri}"):
+            glue_table.switch_table(glue, destination, partitions)
+        log.info(
+            "Glue table %s: %d partitions under %s",
+            glue_table.table_name(destination),
+            len(partitions),
+            destination.uri,
+        )
 
 
-def _create_empty_table(destination: S3Dataset) -> None:
-    """No group has rows: still give Athena a table of the right columns, unless one exists."""
+@contextmanager
+def _aws_failure(action: str) -> Iterator[None]:
+    """Turn what boto3 or awswrangler raise into one line naming the action."""
     import awswrangler as wr
+    from botocore.exceptions import BotoCoreError, ClientError
 
-    if wr.catalog.does_table_exist(database=destination.glue_database, table=destination.glue_table):
-        return
-    columns = {name: kind for name, kind in ATHENA_TYPES.items() if name != PARTITION_COLUMN}
-    wr.catalog.create_parquet_table(
-        database=destination.glue_database,
-        table=destination.glue_table,
-        path=destination.uri,
-        columns_types=columns,
-        partitions_types={PARTITION_COLUMN: ATHENA_TYPES[PARTITION_COLUMN]},
-        compression="snappy",
+    wrangler_errors = tuple(
+        kind
+        for kind in vars(wr.exceptions).values()
+        if isinstance(kind, type)
+        and issubclass(kind, Exception)
+        and kind.__module__ == wr.exceptions.__name__
     )
+    try:
+        yield
+    except (BotoCoreError, ClientError, *wrangler_errors) as exc:
+        raise DatasetWriteError(f"{action} failed: {' '.join(str(exc).split())}") from exc

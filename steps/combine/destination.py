@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,7 @@ class S3Dataset:
     kms_key_id: str = ""
     glue_database: str = ""
     glue_table: str = ""
+    region: str = ""  # of the S3 and Glue calls; empty: boto3's own default
 
     def s3_additional_kwargs(self) -> dict[str, str]:
         return sse_arguments(self.kms_key_id)
@@ -67,7 +69,20 @@ def dataset_destination(
         raise ValueError(f"--dataset-s3-uri must be s3://bucket/prefix or {FROM_JOB_OUTPUT}, not {uri!r}")
     if bool(args.glue_database) != bool(args.glue_table):
         raise ValueError("give both --glue-database and --glue-table, or neither")
-    return S3Dataset(uri, args.kms_key_id, args.glue_database, args.glue_table)
+    return S3Dataset(uri, args.kms_key_id, args.glue_database, args.glue_table, aws_region(args))
+
+
+def aws_region(args: argparse.Namespace) -> str:
+    """``--region``, else ``AWS_REGION``, else ``AWS_DEFAULT_REGION`` (the first set wins): users set the
+    first, botocore reads only the last, so the region is passed to boto3 explicitly."""
+    for region in (
+        getattr(args, "region", ""),
+        os.environ.get("AWS_REGION"),
+        os.environ.get("AWS_DEFAULT_REGION"),
+    ):
+        if region:
+            return str(region)
+    return ""
 
 
 def job_output_s3_uri(local_path: Path, config: Path = PROCESSING_JOB_CONFIG) -> str:

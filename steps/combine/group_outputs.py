@@ -45,9 +45,18 @@ class GroupOutputs:
         return [part / FEATURES_FILE for part in self.parts]
 
 
-def read_all_group_outputs(input_dir: Path, expected: Sequence[str] | None = None) -> list[GroupOutputs]:
-    """Every group's outputs under ``input_dir`` (one folder per group), checked; in group order."""
-    outputs = [read_group_outputs(folder) for folder in group_folders(input_dir, expected)]
+GroupFolder = tuple[str | None, Path]  # a group's folder, with the group's name when the caller named it
+
+
+def read_all_group_outputs(folders: Sequence[GroupFolder]) -> list[GroupOutputs]:
+    """Every group's outputs, checked (a folder given with a group's name must hold that group's outputs);
+    in group order."""
+    outputs = []
+    for name, folder in folders:
+        output = read_group_outputs(folder)
+        if name is not None and output.group != name:
+            raise GroupOutputError(name, f"{folder} holds the outputs of group {output.group}, not {name}")
+        outputs.append(output)
     seen: dict[str, Path] = {}
     for output in outputs:
         if output.group in seen:
@@ -58,7 +67,7 @@ def read_all_group_outputs(input_dir: Path, expected: Sequence[str] | None = Non
     return sorted(outputs, key=lambda output: output.group)
 
 
-def group_folders(input_dir: Path, expected: Sequence[str] | None) -> list[Path]:
+def group_folders(input_dir: Path, expected: Sequence[str] | None) -> list[GroupFolder]:
     """The folders of the groups asked for (each must be there), or every folder there if none are named."""
     if not input_dir.is_dir():
         raise InputFolderError(f"input folder {input_dir} does not exist or is not a folder")
@@ -66,7 +75,7 @@ def group_folders(input_dir: Path, expected: Sequence[str] | None) -> list[Path]
     if expected is None:
         if not present:
             raise InputFolderError(f"input folder {input_dir} holds no group folders")
-        return present
+        return [(None, path) for path in present]
     names = {path.name for path in present}
     missing = [group for group in expected if group not in names]
     if missing:
@@ -74,7 +83,7 @@ def group_folders(input_dir: Path, expected: Sequence[str] | None) -> list[Path]
             missing[0],
             f"no outputs: no folder {input_dir / missing[0]} (groups missing: {', '.join(missing)})",
         )
-    return [input_dir / group for group in dict.fromkeys(expected)]  # each once
+    return [(group, input_dir / group) for group in dict.fromkeys(expected)]  # each once
 
 
 def read_group_outputs(folder: Path) -> GroupOutputs:

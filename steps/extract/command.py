@@ -15,8 +15,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from steps.contract.arguments import add_strict_option
+
 DEFAULT_INPUT = Path("/opt/ml/processing/input")
 DEFAULT_OUTPUT = Path("/opt/ml/processing/output")
+
+INPUT_VERSION_OPTION = "--input-version"
 
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -31,17 +35,9 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     )
     parser.add_argument("--group", help="group name written in every row (default: the input folder's name)")
     parser.add_argument("--workers", type=positive_int, help="worker processes (default: every usable CPU)")
+    add_strict_option(parser, "any record failed")
     parser.add_argument(
-        "--strict",
-        nargs="?",
-        const=True,
-        default=False,
-        type=_boolean,
-        metavar="true|false",
-        help="exit non-zero if any record failed (after writing all outputs); a bare --strict means true",
-    )
-    parser.add_argument(
-        "--input-version",
+        INPUT_VERSION_OPTION,
         default="",
         help="a label of the input data's version, recorded in summary.json (the pipeline passes it so that "
         "changing it re-runs the step)",
@@ -56,14 +52,18 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     return parser
 
 
-def arguments(input_dir: Any, output_dir: Any, group: Any, strict: Any, input_version: Any) -> list[Any]:
-    """The command line :func:`build_parser` parses, from values or the pipeline's expressions for them."""
+def arguments(input_dir: Any, output_dir: Any, group: Any, input_version_argument: Any) -> list[Any]:
+    """The command line :func:`build_parser` parses, from values or the pipeline's expressions for them.
+
+    ``input_version_argument`` is ``--input-version=VALUE`` as one argument (the pipeline joins it from its
+    parameter): an empty version must not become an empty argument, which CreateProcessingJob refuses.
+    Strictness is not an argument here: the combine step decides it, so changing it re-runs no group.
+    """
     return [
         "--input-dir", input_dir,
         "--output-dir", output_dir,
         "--group", group,
-        "--strict", strict,
-        "--input-version", input_version,
+        input_version_argument,
     ]  # fmt: skip
 
 
@@ -103,15 +103,6 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
-
-
-def _boolean(text: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in {"true", "1", "yes"}:
-        return True
-    if lowered in {"false", "0", "no", ""}:
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, not {text!r}")
 
 
 def _host_share(text: str) -> tuple[int, int]:

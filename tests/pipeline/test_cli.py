@@ -57,7 +57,7 @@ def test_help_is_available_on_every_command(capsys: pytest.CaptureFixture[str]) 
     from pipeline.cli import build_parser, main
 
     commands = [
-        ["extract"], ["combine"], ["definition"], ["diff"], ["upsert"], ["start"], ["status"],
+        ["extract"], ["combine"], ["definition"], ["diff"], ["check"], ["upsert"], ["start"], ["status"],
         ["executions"], ["graph"], ["run-local"], ["schedule"], ["schedule", "put"], ["schedule", "show"],
         ["schedule", "delete"],
     ]  # fmt: skip
@@ -70,7 +70,7 @@ def test_help_is_available_on_every_command(capsys: pytest.CaptureFixture[str]) 
     with pytest.raises(SystemExit):
         main(["start", "--help"])
     start_help = capsys.readouterr().out
-    for name in ("InputRoot", "StrictMode", "KmsKeyId", "InputVersion"):
+    for name in ("InputRoot", "StrictMode", "InputVersion"):
         assert f"  {name}: " in start_help  # the parameters' descriptions
     assert run([sys.executable, "-m", "pipeline", "--help"], cwd=ROOT).returncode == 0
 
@@ -83,8 +83,9 @@ def test_bad_arguments_end_in_a_message_not_a_traceback(tmp_path: Path) -> None:
 
 
 COMMANDS = [
-    [], ["extract"], ["combine"], ["definition"], ["diff"], ["upsert"], ["start"], ["status"], ["executions"],
-    ["graph"], ["run-local"], ["schedule"], ["schedule", "put"], ["schedule", "show"], ["schedule", "delete"],
+    [], ["extract"], ["combine"], ["definition"], ["diff"], ["check"], ["upsert"], ["start"], ["status"],
+    ["executions"], ["graph"], ["run-local"], ["schedule"], ["schedule", "put"], ["schedule", "show"],
+    ["schedule", "delete"],
 ]  # fmt: skip
 
 

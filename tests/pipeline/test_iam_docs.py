@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
+from dataclasses import replace
 from string import Template
 from typing import Any
 
 import pytest
 
+from pipeline.config import PipelineConfig
+from pipeline.schedules import dead_letter_queue_name, schedule_name
 from tests.aws import MotoAws
 from tests.paths import ROOT
+from tests.pipeline.cli_fixtures import Cli, deployable_cli
 
 IAM_DOCS = ROOT / "docs" / "iam"
 DOCUMENTS = sorted(p.name for p in IAM_DOCS.glob("*.json"))
@@ -33,24 +38,19 @@ WILDCARD_RESOURCE_ACTIONS = frozenset(
     }
 )
 
-#: Every placeholder the documents may use (README explains each), with a value that is valid in moto.
-PLACEHOLDERS = {
-    "Account": "123456789012",
-    "Region": "us-east-1",
-    "Bucket": "waveform-test-bucket",
-    "InputPrefix": "waveform-pipeline/input",
-    "OutputPrefix": "waveform-pipeline/output",
-    "CodePrefix": "waveform-pipeline/code",
-    "DefinitionKey": "waveform-pipeline/waveform-pipeline",
-    "KmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000",
-    "ExecutionRoleName": "waveform-pipeline-execution",
-    "SchedulerRoleName": "waveform-pipeline-scheduler",
-    "PipelineName": "waveform-pipeline",
-    "GlueDatabase": "waveform",
-    "GlueTable": "features",
-    "VpcId": "vpc-0123456789abcdef0",
-    "ImageAccount": "683313688378",
-}
+
+def readme_example() -> tuple[dict[str, str], list[str]]:
+    """The values README.md's "Creating the roles" exports, and the placeholders its ``VARS`` gives
+    envsubst."""
+    text = (IAM_DOCS / "README.md").read_text()
+    exported = re.search(r"^export (.*?)^VARS='(.*?)'$", text, re.MULTILINE | re.DOTALL)
+    assert exported, "README.md: no export ... VARS='...' block"
+    values = dict(item.split("=", 1) for item in shlex.split(exported[1].replace("\\\n", " ")))
+    return values, re.findall(r"\$\{([A-Za-z]+)\}", exported[2])
+
+
+#: Every placeholder the documents may use, with README's example value (the default configuration's).
+PLACEHOLDERS = readme_example()[0]
 
 
 def load(name: str) -> dict[str, Any]:
@@ -137,12 +137,48 @@ def test_trust_documents_trust_one_service_for_this_account_only(name: str, serv
     assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == "${Account}"
 
 
-def test_scheduler_may_only_start_this_pipeline() -> None:
-    (statement,) = load("scheduler-role-policy.json")["Statement"]
-    assert as_list(statement["Action"]) == ["sagemaker:StartPipelineExecution"]
-    assert as_list(statement["Resource"]) == [
-        "arn:aws:sagemaker:${Region}:${Account}:pipeline/${PipelineName}"
-    ]
+def test_scheduler_may_only_start_this_pipeline_and_dead_letter_to_its_queue() -> None:
+    granted = {
+        (action, resource)
+        for statement in load("scheduler-role-policy.json")["Statement"]
+        for action in as_list(statement["Action"])
+        for resource in as_list(statement["Resource"])
+    }
+    assert granted == {
+        (
+            "sagemaker:StartPipelineExecution",
+            "arn:aws:sagemaker:${Region}:${Account}:pipeline/${PipelineName}",
+        ),
+        ("sqs:SendMessage", "arn:aws:sqs:${Region}:${Account}:${DeadLetterQueueName}"),
+    }
+
+
+def test_readme_placeholder_table_export_and_envsubst_list_name_the_same_placeholders() -> None:
+    readme = (IAM_DOCS / "README.md").read_text()
+    table = set(re.findall(r"^\| `\$\{([A-Za-z]+)\}`", readme, re.MULTILINE))
+    table |= set(re.findall(r"^\| `\$\{[A-Za-z]+\}` / `\$\{([A-Za-z]+)\}`", readme, re.MULTILINE))
+    values, envsubst = readme_example()
+    assert set(values) == set(envsubst) == table
+    used = {
+        name
+        for document in DOCUMENTS
+        for name in re.findall(r"\$\{([A-Za-z]+)\}", (IAM_DOCS / document).read_text())
+    }
+    assert used == table, f"documented but used by no document: {table - used}"
+
+
+def test_readme_examples_are_the_default_configurations_names() -> None:
+    """Someone who fills the documents in with README's examples and deploys with the defaults is granted
+    exactly what the code uses: the pipeline, its schedule and dead-letter queue, its S3 prefixes."""
+    config = replace(PipelineConfig(), bucket=PLACEHOLDERS["Bucket"])
+    name = config.pipeline_name
+    assert PLACEHOLDERS["PipelineName"] == name
+    assert PLACEHOLDERS["ScheduleName"] == schedule_name(name)
+    assert PLACEHOLDERS["DeadLetterQueueName"] == dead_letter_queue_name(name)
+    bucket = f"s3://{config.bucket}/"
+    assert bucket + PLACEHOLDERS["InputPrefix"] == config.input_root
+    assert bucket + PLACEHOLDERS["OutputPrefix"] == config.output_root
+    assert bucket + PLACEHOLDERS["CodePrefix"] == config.code_prefix
 
 
 def test_execution_role_passes_only_itself_and_only_to_sagemaker() -> None:
@@ -220,3 +256,58 @@ def test_sdk_accepts_the_execution_role_and_rejects_the_scheduler_role_as_a_pipe
     assert resolved == execution_arn
     with pytest.raises(RoleValidationError, match=re.escape("sagemaker.amazonaws.com")):
         resolve_and_validate_role(scheduler_arn, role_type="pipeline", sagemaker_session=session)
+
+
+@pytest.fixture
+def deployable(aws: MotoAws, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
+    return deployable_cli(aws, monkeypatch, capsys)
+
+
+def test_filled_in_documents_name_what_the_default_configuration_deploys_and_schedules(
+    deployable: Cli, aws: MotoAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deploy and schedule with the default configuration, the scheduler role made from the documents; every
+    resource the documents (filled in as README says) grant on is the one the code created or uses."""
+    from sagemaker.core import s3
+
+    from pipeline.definition import get_pipeline, image_uri
+
+    created = _create_roles(aws)
+    values = {key: created[key] for key in ("Account", "Region", "KmsKeyArn")}
+    monkeypatch.delenv("WAVEFORM_PIPELINE_NAME", raising=False)
+    assert deployable("upsert")[0] == 0
+    code, _, err = deployable("schedule", "put", "--rate", "1 day", "--role-arn", created["scheduler-role"])
+    assert code == 0, err
+
+    def resources(document: str, sid: str) -> list[str]:
+        (statement,) = [s for s in json.loads(render(document, **values))["Statement"] if s["Sid"] == sid]
+        return as_list(statement["Resource"])
+
+    pipeline_arn = aws.client("sagemaker").describe_pipeline(PipelineName=PLACEHOLDERS["PipelineName"])[
+        "PipelineArn"
+    ]
+    schedule = aws.client("scheduler").get_schedule(Name=PLACEHOLDERS["ScheduleName"])
+    queue_arn = schedule["Target"]["DeadLetterConfig"]["Arn"]
+    assert schedule["Target"]["Arn"] == pipeline_arn
+    assert schedule["Target"]["RoleArn"] == created["scheduler-role"]
+    assert resources("scheduler-role-policy.json", "StartExecutionsOfThisPipelineOnly") == [pipeline_arn]
+    assert resources("scheduler-role-policy.json", "SendFailedStartsToTheScheduleDeadLetterQueue") == [
+        queue_arn
+    ]
+    assert pipeline_arn in resources("deployer-policy.json", "ManageThisPipelineAndItsExecutions")
+    assert resources("deployer-policy.json", "ManageThePipelineSchedule") == [schedule["Arn"]]
+    assert resources("deployer-policy.json", "CreateAndReadTheScheduleDeadLetterQueue") == [queue_arn]
+
+    # The SDK's key for a large definition, and the default image, with the session the pipeline is built on.
+    config = replace(
+        PipelineConfig(), role_arn=created["execution-role"], region=aws.region, bucket=PLACEHOLDERS["Bucket"]
+    )
+    aws.create_bucket(config.bucket)
+    pipeline = get_pipeline(config, aws.session())
+    bucket, key = s3.determine_bucket_and_prefix(
+        key_prefix=pipeline.name, sagemaker_session=pipeline.sagemaker_session
+    )
+    assert (bucket, key) == (PLACEHOLDERS["Bucket"], PLACEHOLDERS["DefinitionKey"])
+    host, _, path = image_uri(config).partition("/")
+    image_repository = f"arn:aws:ecr:{aws.region}:{host.split('.')[0]}:repository/{path.split(':')[0]}"
+    assert resources("execution-role-policy.json", "PullTheSageMakerScikitLearnImage") == [image_repository]

@@ -101,8 +101,11 @@ def test_a_failed_run_resumes_where_it_stopped(
         "--input", str(data), "--output", str(output), "--param", "StrictMode=true", capsys=capsys
     )
     assert code == 1 and err.count("\n") == 1
-    assert err.startswith("error: step(s) failed: Extract39: error: strict mode: 3 problem(s) in group 39")
-    assert "not run: Combine" in err and "rerun to resume" in err
+    # strictness is the combine step's: every group step ran and is cached, the combine step failed
+    assert err.startswith(
+        "error: step(s) failed: Combine: error: strict mode: 3 problem(s) reported by group(s) 39 (3)"
+    )
+    assert "rerun to resume" in err
     shutil.rmtree(data / "39" / "3999999")  # the defective record set, mended
     code, out, err = run_cli(
         "--input", str(data), "--output", str(output), "--param", "StrictMode=true", capsys=capsys
@@ -151,12 +154,12 @@ def test_the_local_run_executes_the_deployed_definitions_steps_and_arguments(
         name: step_command(step, evaluation, codes[result.steps[name].code]) for name, step in by_name.items()
     }
     assert set(commands) == set(by_name) == {"Extract30", "Extract32", "Combine"}
-    # Edges: the combine step read exactly the folders the group steps wrote.
+    # Edges: the combine step read exactly the folders the group steps wrote (given as its arguments).
     outputs = {command.output[1]: name for name, command in commands.items()}
     local_edges = sorted(
         (outputs[source], name)
         for name, c in commands.items()
-        for source in c.inputs.values()
+        for source in [*c.inputs.values(), *c.arguments]
         if source in outputs
     )
     assert local_edges == step_edges(definition) == [("Extract30", "Combine"), ("Extract32", "Combine")]

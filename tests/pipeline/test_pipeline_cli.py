@@ -6,38 +6,13 @@ import json
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from pipeline.cli import main as cli_main
 from pipeline.step_code import PROJECT_ROOT
 from tests.aws import MotoAws
-
-BUCKET = "waveform-test-bucket"
-PIPELINE = "waveform-features"
-
-
-@dataclass
-class Cli:
-    capsys: pytest.CaptureFixture[str]
-
-    def __call__(self, *argv: str) -> tuple[int, str, str]:
-        code = cli_main(list(argv))
-        captured = self.capsys.readouterr()
-        return code, captured.out, captured.err
-
-
-@pytest.fixture
-def deployable(aws: MotoAws, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
-    """An account with an execution role, a bucket, and the settings users put in their environment."""
-    monkeypatch.setenv("SAGEMAKER_ROLE_ARN", aws.create_role("waveform-exec"))
-    monkeypatch.setenv("WAVEFORM_BUCKET", aws.create_bucket(BUCKET))
-    monkeypatch.setenv("AWS_REGION", aws.region)
-    monkeypatch.setenv("WAVEFORM_GROUPS", "30,31,32")
-    monkeypatch.chdir(PROJECT_ROOT)
-    return Cli(capsys)
+from tests.pipeline.cli_fixtures import BUCKET, PIPELINE, Cli
 
 
 def execution_count(aws: MotoAws) -> int:
@@ -64,7 +39,7 @@ def test_upsert_start_status_and_executions(deployable: Cli, aws: MotoAws) -> No
         "create: the pipeline is not deployed; upsert creates it with 4 steps"
     )
 
-    code, out, err = deployable("upsert", "--max-parallel-steps", "4", "--tag", "team=icu")
+    code, out, err = deployable("upsert", "--max-parallel-steps", "3", "--tag", "team=icu")
     assert code == 0, err
     assert (
         out.count("uploaded s3://") == 2 and f"upserted arn:aws:sagemaker:us-east-1:{aws.account_id}" in out
@@ -74,9 +49,10 @@ def test_upsert_start_status_and_executions(deployable: Cli, aws: MotoAws) -> No
         bucket, key = line.removeprefix("uploaded s3://").split("/", 1)
         assert s3.head_object(Bucket=bucket, Key=key)["ServerSideEncryption"] == "AES256"
     described = aws.client("sagemaker").describe_pipeline(PipelineName=PIPELINE)
-    assert described["PipelineDisplayName"] == "MIMIC-III waveform features"
-    assert "- StrictMode (default False): Fail a group step" in described["PipelineDescription"]
-    assert described["ParallelismConfiguration"] == {"MaxParallelExecutionSteps": 4}
+    assert described["PipelineDisplayName"] == "MIMIC-III-waveform-features"
+    assert "StrictMode (default false): Fail the combine step" in described["PipelineDescription"]
+    assert "\n" not in described["PipelineDescription"]
+    assert described["ParallelismConfiguration"] == {"MaxParallelExecutionSteps": 3}
     tags = aws.client("sagemaker").list_tags(ResourceArn=described["PipelineArn"])["Tags"]
     assert {"Key": "team", "Value": "icu"} in tags and {
         "Key": "project",
@@ -87,6 +63,8 @@ def test_upsert_start_status_and_executions(deployable: Cli, aws: MotoAws) -> No
     assert deployable("diff")[1].startswith("step changed: Combine: Arguments.Tags\n")  # tags reach the jobs
     code, out, _ = deployable("upsert", "--tag", "team=icu")
     assert code == 0 and "uploaded" not in out  # same code, same keys: nothing to upload again
+    described = aws.client("sagemaker").describe_pipeline(PipelineName=PIPELINE)
+    assert described["ParallelismConfiguration"] == {"MaxParallelExecutionSteps": 4}  # the default
 
     code, out, err = deployable("start", "--param", "StrictMode=true", "--param", "GroupInstanceCount=2")
     assert code == 0, err
@@ -123,44 +101,23 @@ def test_parameter_overrides_are_checked_before_any_api_call(deployable: Cli, aw
     assert execution_count(aws) == before
 
 
-def test_schedule_put_show_delete(deployable: Cli, aws: MotoAws) -> None:
+def test_start_checks_the_deployed_steps_with_the_overrides_before_starting(
+    deployable: Cli, aws: MotoAws
+) -> None:
     assert deployable("upsert")[0] == 0
-    scheduler_role = aws.create_role("waveform-scheduler", service="scheduler.amazonaws.com")
-    code, out, err = deployable(
-        "schedule",
-        "put",
-        "--cron",
-        "0 3 * * ? *",
-        "--param",
-        "InputVersion=2026-11",
-        "--role-arn",
-        scheduler_role,
-    )
-    assert code == 0, err
-    assert out.startswith(
-        f"schedule arn:aws:scheduler:us-east-1:{aws.account_id}:schedule/default/{PIPELINE}-schedule"
-    )
-    code, out, _ = deployable("schedule", "show")
-    assert "expression: cron(0 3 * * ? *)" in out and "state: ENABLED" in out
-    assert "parameters: {'InputVersion': '2026-11'}" in out and f"role: {scheduler_role}" in out
-    target = aws.client("scheduler").get_schedule(Name=f"{PIPELINE}-schedule")["Target"]
-    assert target["Arn"].endswith(f":pipeline/{PIPELINE}")
-
-    code, out, err = deployable(
-        "schedule", "put", "--rate", "1 day", "--disabled", "--role-arn", scheduler_role
-    )
-    assert code == 0, err
-    out = deployable("schedule", "show")[1]
-    assert "expression: rate(1 day)" in out and "state: DISABLED" in out and "parameters: {}" in out
-
+    before = execution_count(aws)
     code, _, err = deployable(
-        "schedule", "put", "--cron", "0 3 * * ? *", "--param", "Bad=1", "--role-arn", scheduler_role
+        "start", "--param", "GroupVolumeSizeGB=20000", "--param", "InputRoot=s3://b/in/"
     )
-    assert code == 1 and err.startswith("error: unknown parameter 'Bad'")
-
-    assert deployable("schedule", "delete")[0] == 0
-    code, _, err = deployable("schedule", "show")
-    assert code == 1 and err.startswith("error: GetSchedule failed: ResourceNotFoundException")
+    assert code == 1
+    lines = err.splitlines()
+    assert lines[-1] == "error: nothing was started"
+    assert any("VolumeSizeInGB" in line and "at most 16384" in line for line in lines), err
+    assert any("parameter InputRoot 's3://b/in/'" in line for line in lines), err
+    code, _, err = deployable("start", "--display-name", "nightly run")
+    assert code == 1 and "PipelineExecutionDisplayName" in err
+    assert execution_count(aws) == before
+    assert deployable("start", "--display-name", "nightly-run")[0] == 0
 
 
 def test_diff_after_a_code_change_names_only_the_changed_step(
@@ -232,5 +189,17 @@ def test_code_packages_are_encrypted_under_the_configured_kms_key(
     definition = json.loads(
         aws.client("sagemaker").describe_pipeline(PipelineName=PIPELINE)["PipelineDefinition"]
     )
-    parameters = {p["Name"]: p for p in definition["Parameters"]}
-    assert parameters["KmsKeyId"]["DefaultValue"] == key  # the outputs, volumes and dataset: the same key
+    for step in definition["Steps"]:  # the outputs, volumes and dataset: the same key
+        assert step["Arguments"]["ProcessingOutputConfig"]["KmsKeyId"] == key
+
+
+def test_code_uploaded_before_a_key_was_configured_is_uploaded_again_under_it(
+    deployable: Cli, aws: MotoAws
+) -> None:
+    code, out, _ = deployable("upsert")
+    assert code == 0 and out.count("uploaded s3://") == 2  # SSE-S3
+    key = aws.kms_key_arn(aws.create_kms_key("waveform code"))
+    code, out, _ = deployable("upsert", "--kms-key-id", key)
+    assert code == 0 and out.count("uploaded s3://") == 2  # same bytes, now under the key
+    code, out, _ = deployable("upsert", "--kms-key-id", key)
+    assert code == 0 and "uploaded" not in out

@@ -63,8 +63,8 @@ def test_group_steps_are_independent_and_read_their_folder_fully_replicated(aws:
         inputs = {i["InputName"]: i["S3Input"] for i in step["Arguments"]["ProcessingInputs"]}
         records = inputs["records"]
         assert records["S3DataDistributionType"] == "FullyReplicated"
-        assert records["S3Uri"] == {
-            "Std:Join": {"On": "/", "Values": [{"Get": "Parameters.InputRoot"}, str(group)]}
+        assert records["S3Uri"] == {  # ends in "/": group p0's prefix must not take p00's objects
+            "Std:Join": {"On": "/", "Values": [{"Get": "Parameters.InputRoot"}, str(group), ""]}
         }
         output = step["Arguments"]["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
         assert output == {
@@ -80,14 +80,16 @@ def test_group_steps_are_independent_and_read_their_folder_fully_replicated(aws:
         }  # per execution and group: a run never overwrites another run's result
 
 
-def test_combine_reads_every_group_steps_output_property(aws: MotoAws) -> None:
+def test_combine_is_given_every_group_steps_output_property_as_arguments(aws: MotoAws) -> None:
     combine = steps_by_name(build(aws))["Combine"]
-    inputs = [i for i in combine["Arguments"]["ProcessingInputs"] if i["InputName"].startswith("group-")]
-    assert [i["S3Input"]["S3Uri"] for i in inputs] == [
-        {"Get": f"Steps.Extract{g}.ProcessingOutputConfig.Outputs['group'].S3Output.S3Uri"}
+    # one input, its code: CreateProcessingJob takes at most 10, and ten groups plus the code would be 11
+    assert [i["InputName"] for i in combine["Arguments"]["ProcessingInputs"]] == ["code"]
+    arguments = combine["Arguments"]["AppSpecification"]["ContainerArguments"]
+    given = [arguments[i + 1 : i + 3] for i, a in enumerate(arguments) if a == "--group-output"]
+    assert given == [
+        [str(g), {"Get": f"Steps.Extract{g}.ProcessingOutputConfig.Outputs['group'].S3Output.S3Uri"}]
         for g in range(30, 40)
     ]
-    assert {i["S3Input"]["S3DataDistributionType"] for i in inputs} == {"FullyReplicated"}
 
 
 def test_parameters_have_defaults_and_descriptions(aws: MotoAws) -> None:
@@ -98,7 +100,7 @@ def test_parameters_have_defaults_and_descriptions(aws: MotoAws) -> None:
     parameters = {p["Name"]: p for p in definition["Parameters"]}
     assert set(parameters) == {
         "InputRoot", "OutputRoot", "GroupInstanceType", "GroupInstanceCount", "GroupVolumeSizeGB",
-        "CombineInstanceType", "KmsKeyId", "StrictMode", "MaxRuntimeSeconds", "InputVersion",
+        "CombineInstanceType", "StrictMode", "MaxRuntimeSeconds", "InputVersion",
     }  # fmt: skip
     assert all("DefaultValue" in p for p in parameters.values())
     assert parameters["GroupInstanceCount"] == {
@@ -109,8 +111,9 @@ def test_parameters_have_defaults_and_descriptions(aws: MotoAws) -> None:
     assert parameters["StrictMode"]["Type"] == "Boolean"
     description = pipeline_description(CONFIG, get_pipeline(CONFIG, aws.session()))
     for name in parameters:
-        assert f"- {name} (default " in description
-    assert len(description) <= 3072
+        assert f"{name} (default " in description
+    assert "StrictMode (default false)" in description
+    assert len(description) <= 3072 and "\n" not in description
 
 
 def test_two_builds_are_byte_identical(aws: MotoAws) -> None:
@@ -215,9 +218,13 @@ def test_combine_cache_key_changes_if_and_only_if_a_group_step_ran_anew(aws: Mot
         "exec-c/groups/33" in third["Combine"].cache_key and "exec-a/groups/30" in third["Combine"].cache_key
     )
 
-    # A parameter that changes the group steps' arguments re-runs all of them, and so the combine step.
+    # Strictness is decided downstream: turning it on re-runs the combine step only.
     fourth = run_execution(definition, "exec-d", cache, {"StrictMode": True})
-    assert not any(outcome.cache_hit for outcome in fourth.values())
+    assert {name for name, outcome in fourth.items() if not outcome.cache_hit} == {"Combine"}
+
+    # A parameter that changes the group steps' arguments re-runs all of them, and so the combine step.
+    fifth = run_execution(definition, "exec-e", cache, {"InputVersion": "2"})
+    assert not any(outcome.cache_hit for outcome in fifth.values())
 
 
 def test_outcomes_are_reported_in_definition_order_whatever_order_steps_finish(aws: MotoAws) -> None:
@@ -255,12 +262,18 @@ def test_combine_cache_key_holds_no_execution_variable_of_its_own(aws: MotoAws) 
     assert one == two
 
 
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/waveform-steps:1"
+KEY = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+
+
 def test_security_settings_reach_the_definition(aws: MotoAws) -> None:
     secured = replace(
         CONFIG,
         subnets=("subnet-1", "subnet-2"),
         security_group_ids=("sg-1",),
         tags={"team": "icu", "cost": "ml"},
+        image_uri=IMAGE,
+        kms_key_id=KEY,
     )
     definition = build(aws, secured)
     for step in definition["Steps"]:
@@ -270,22 +283,32 @@ def test_security_settings_reach_the_definition(aws: MotoAws) -> None:
             "SecurityGroupIds": ["sg-1"],
         }
         assert arguments["NetworkConfig"]["EnableInterContainerTrafficEncryption"] is True
-        assert arguments["ProcessingOutputConfig"]["KmsKeyId"] == {"Get": "Parameters.KmsKeyId"}
-        assert arguments["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == {
-            "Get": "Parameters.KmsKeyId"
-        }
+        assert arguments["ProcessingOutputConfig"]["KmsKeyId"] == KEY
+        assert arguments["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == KEY
+        assert arguments["AppSpecification"]["ImageUri"] == IMAGE
+        assert "pip install" not in " ".join(arguments["AppSpecification"]["ContainerEntrypoint"])
         assert {"Key": "team", "Value": "icu"} in arguments["Tags"]
+    combine = steps_by_name(definition)["Combine"]["Arguments"]["AppSpecification"]["ContainerArguments"]
+    assert combine[combine.index("--kms-key-id") + 1] == KEY  # the dataset: the same key
     text = json.dumps(definition)
     assert "testing" not in text and "SecretAccessKey" not in text  # the fixture's credentials stay out
+
+
+def test_without_a_key_no_key_field_is_sent_empty(aws: MotoAws) -> None:
+    for step in build(aws)["Steps"]:
+        arguments = step["Arguments"]
+        assert "KmsKeyId" not in arguments["ProcessingOutputConfig"]
+        assert "VolumeKmsKeyId" not in arguments["ProcessingResources"]["ClusterConfig"]
+        assert "--kms-key-id" not in arguments["AppSpecification"]["ContainerArguments"]
 
 
 def test_graph_is_mermaid_with_every_edge(aws: MotoAws) -> None:
     definition = build(aws, replace(CONFIG, groups=("30", "31")))
     assert mermaid(definition) == (
         "flowchart LR\n"
-        '    Extract30["Extract group 30"]\n'
-        '    Extract31["Extract group 31"]\n'
-        '    Combine["Combine groups"]\n'
+        '    Extract30["Extract-group-30"]\n'
+        '    Extract31["Extract-group-31"]\n'
+        '    Combine["Combine-groups"]\n'
         "    Extract30 --> Combine\n"
         "    Extract31 --> Combine\n"
     )

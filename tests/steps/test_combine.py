@@ -399,7 +399,11 @@ def test_contradicting_options_end_in_one_line(
     assert code == 2 and stderr.count("\n") == 1 and message in stderr, stderr
 
 
-def test_from_job_output_puts_the_dataset_beside_the_reports(tmp_path: Path) -> None:
+def test_from_job_output_puts_the_dataset_beside_the_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):  # the destination's region comes from them
+        monkeypatch.delenv(name, raising=False)
     config = tmp_path / "processingjobconfig.json"
     config.write_text(
         json.dumps(

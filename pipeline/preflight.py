@@ -1,0 +1,215 @@
+"""``waveform-pipeline check``: every request a deployment sends, checked against the service's rules before
+any is sent.
+
+The service checks what botocore's client does not (maximum lengths, patterns, ranges) and more still when an
+execution creates its jobs, by which time ten group steps may have run and been paid for. So each step of the
+definition is resolved as the service resolves it (parameter defaults or the given overrides; another step's
+properties as its run would expose them) and checked as the CreateProcessingJob request it becomes; so are the
+CreatePipeline, StartPipelineExecution and CreateSchedule requests. Rules that the model does not carry come
+from the service's documentation and the published pipeline definition schema, each named where it is checked.
+Quotas of the account cannot be read here: what a run needs of them is listed as notes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import PipelineConfig
+from .definition_eval import Evaluation, default_parameters, processing_properties, topological_order
+from .errors import DefinitionError
+from .parameters import VOLUME_QUOTA_GB, ParameterValue, parameter_text
+from .service_model import request_problems
+
+# Stand-ins for what only the service knows when it sends the request: an execution id has the service's
+# form (12 lower-case letters and digits), a job name the greatest length the service may give it.
+EXECUTION_ID = "a1b2c3d4e5f6"
+ACCOUNT_ID = "123456789012"
+JOB_NAME = "pipelines-" + EXECUTION_ID + "-" + "x" * (63 - len("pipelines-") - len(EXECUTION_ID) - 1)
+CLIENT_TOKEN = "0" * 36  # the SDK sends a UUID
+# The published pipeline definition schema (aws-sagemaker-mlops/sagemaker-model-building-pipeline-definition-
+# JSON-schema): step names and display names, and parameter names, are 1-64 of these; descriptions <= 4096.
+DEFINITION_NAME = re.compile(r"[A-Za-z0-9\-_]{1,64}")
+STEP_DESCRIPTION_LIMIT = 4096
+
+
+@dataclass
+class Preflight:
+    """What ``check`` found: problems (the service would refuse) and notes (quotas the account must have)."""
+
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def check_deployment(
+    config: PipelineConfig,
+    definition: str,
+    description: str,
+    overrides: Mapping[str, ParameterValue] | None = None,
+    execution_display_name: str | None = None,
+) -> Preflight:
+    """The requests that deploying ``definition`` (JSON), scheduling it, and starting it with ``overrides``
+    send."""
+    deployment = [
+        *pipeline_request_problems(config, definition, description),
+        *schedule_request_problems(config),
+        *definition_rule_problems(json.loads(definition)),
+    ]
+    found = check_start(config, definition, overrides, execution_display_name)
+    found.problems[:0] = deployment
+    return found
+
+
+def check_start(
+    config: PipelineConfig,
+    definition: str,
+    overrides: Mapping[str, ParameterValue] | None = None,
+    execution_display_name: str | None = None,
+) -> Preflight:
+    """The requests that starting ``definition`` (the JSON deployed, or about to be) with ``overrides`` sends:
+    StartPipelineExecution, then each step's CreateProcessingJob."""
+    found = Preflight()
+    parsed = json.loads(definition)
+    found.problems += start_request_problems(config, overrides or {}, execution_display_name)
+    values = default_parameters(parsed, dict(overrides or {}))
+    found.problems += root_problems(values)
+    try:
+        requests = job_requests(parsed, values)
+    except DefinitionError as exc:
+        found.problems.append(f"definition: {exc}")
+        return found
+    for step, request in requests.items():
+        found.problems += [f"step {step}: {problem}" for problem in job_request_problems(request)]
+    found.notes += quota_notes(config, parsed, values)
+    return found
+
+
+def pipeline_request_problems(config: PipelineConfig, definition: str, description: str) -> list[str]:
+    request: dict[str, Any] = {
+        "PipelineName": config.pipeline_name,
+        "PipelineDisplayName": config.display_name,
+        "PipelineDefinition": definition,
+        "PipelineDescription": description,
+        "ClientRequestToken": CLIENT_TOKEN,
+        "RoleArn": config.role_arn,
+        "Tags": config.tag_list,
+        "ParallelismConfiguration": {"MaxParallelExecutionSteps": config.max_parallel_steps},
+    }
+    return request_problems("sagemaker", "CreatePipeline", request)
+
+
+def start_request_problems(
+    config: PipelineConfig, overrides: Mapping[str, ParameterValue], display_name: str | None
+) -> list[str]:
+    request: dict[str, Any] = {
+        "PipelineName": config.pipeline_name,
+        "ClientRequestToken": CLIENT_TOKEN,
+        "PipelineParameters": [
+            {"Name": name, "Value": parameter_text(value)} for name, value in sorted(overrides.items())
+        ],
+    }
+    if display_name is not None:
+        request["PipelineExecutionDisplayName"] = display_name
+    return request_problems("sagemaker", "StartPipelineExecution", request)
+
+
+def schedule_request_problems(config: PipelineConfig) -> list[str]:
+    """The schedule ``schedule put`` creates: its name, its target with the dead-letter queue and retry
+    policy, and that queue (a stand-in expression: the real one is checked when given)."""
+    from .schedules import QUEUE_ATTRIBUTES, RETRY_POLICY, dead_letter_queue_name, schedule_name
+
+    role = config.scheduler_role_arn or config.role_arn
+    queue = dead_letter_queue_name(config.pipeline_name)
+    request: dict[str, Any] = {
+        "Name": schedule_name(config.pipeline_name),
+        "ScheduleExpression": "rate(1 day)",
+        "FlexibleTimeWindow": {"Mode": "OFF"},
+        "Target": {
+            "Arn": f"arn:aws:sagemaker:{config.region}:{ACCOUNT_ID}:pipeline/{config.pipeline_name}",
+            "RoleArn": role,
+            "DeadLetterConfig": {"Arn": f"arn:aws:sqs:{config.region}:{ACCOUNT_ID}:{queue}"},
+            "RetryPolicy": RETRY_POLICY,
+        },
+    }
+    return [
+        *request_problems("scheduler", "CreateSchedule", request),
+        *request_problems("sqs", "CreateQueue", {"QueueName": queue, "Attributes": QUEUE_ATTRIBUTES}),
+    ]
+
+
+def definition_rule_problems(definition: Mapping[str, Any]) -> list[str]:
+    """The definition schema's rules for names and descriptions (not in the service model)."""
+    problems = []
+    for parameter in definition.get("Parameters", []):
+        if not DEFINITION_NAME.fullmatch(parameter["Name"]):
+            problems.append(f"parameter name {parameter['Name']!r}: 1-64 letters, digits, '-' or '_'")
+    for step in definition["Steps"]:
+        for key in ("Name", "DisplayName"):
+            if key in step and not DEFINITION_NAME.fullmatch(step[key]):
+                problems.append(f"step {step['Name']}: {key} {step[key]!r}: 1-64 letters, digits, '-' or '_'")
+        if len(step.get("Description", "")) > STEP_DESCRIPTION_LIMIT:
+            problems.append(f"step {step['Name']}: Description longer than {STEP_DESCRIPTION_LIMIT}")
+    return problems
+
+
+def root_problems(values: Mapping[str, Any]) -> list[str]:
+    """InputRoot and OutputRoot are joined to group folders with '/': an S3 URI without a trailing '/'."""
+    problems = []
+    for name in ("InputRoot", "OutputRoot"):
+        value = str(values.get(name, ""))
+        if not re.fullmatch(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[^/]+)*", value):
+            problems.append(
+                f"parameter {name} {value!r}: give an S3 URI, s3://bucket or s3://bucket/prefix, "
+                "without a trailing '/' or an empty folder ('//')"
+            )
+    return problems
+
+
+def job_requests(definition: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each Processing step's CreateProcessingJob request as an execution sends it."""
+    evaluation = Evaluation(values, EXECUTION_ID)
+    requests = {}
+    for step in topological_order(definition):
+        if step.get("Type") != "Processing":
+            continue
+        request = evaluation.value(step["Arguments"])
+        request["ProcessingJobName"] = JOB_NAME
+        requests[step["Name"]] = request
+        evaluation.step_properties[step["Name"]] = processing_properties(step, evaluation)
+    return requests
+
+
+def job_request_problems(request: Mapping[str, Any]) -> list[str]:
+    """The service model's rules, and one it does not carry: no empty container argument or entrypoint item
+    (the service refuses them: "ContainerArguments and ContainerEntrypoint may not contain null or empty
+    strings", sagemaker-python-sdk issue #3758)."""
+    problems = request_problems("sagemaker", "CreateProcessingJob", request)
+    application = request.get("AppSpecification", {})
+    for key in ("ContainerArguments", "ContainerEntrypoint"):
+        for index, item in enumerate(application.get(key, [])):
+            if item == "":
+                problems.append(f"CreateProcessingJob: AppSpecification.{key}[{index}]: empty")
+    return problems
+
+
+def quota_notes(
+    config: PipelineConfig, definition: Mapping[str, Any], values: Mapping[str, Any]
+) -> list[str]:
+    """What the account's quotas must allow (they are per account and region, and not readable here)."""
+    groups = sum(1 for step in definition["Steps"] if step["Name"] != "Combine")
+    at_once = min(config.max_parallel_steps, groups) * int(values["GroupInstanceCount"])
+    notes = [
+        f"quota: '{values['GroupInstanceType']} for processing job usage' must allow {at_once} instance(s) "
+        f"({min(config.max_parallel_steps, groups)} steps at once x GroupInstanceCount "
+        f"{values['GroupInstanceCount']}); a step refused for it is retried for a day"
+    ]
+    volume = int(values["GroupVolumeSizeGB"])
+    if volume > VOLUME_QUOTA_GB:
+        notes.append(
+            f"quota: 'Size of EBS volume for a processing job instance' is {VOLUME_QUOTA_GB} GB by default; "
+            f"GroupVolumeSizeGB {volume} needs it raised first"
+        )
+    return notes
