@@ -54,7 +54,7 @@ $(CONTAINER_STAMP): $(STEP_REQUIREMENTS)
 	    $(addprefix -r ,$(STEP_REQUIREMENTS))
 	$(CONTAINER_VENV)/bin/python -m pip check
 	$(CONTAINER_VENV)/bin/python -m pip freeze --all > $(CONTAINER_VENV)/locked.txt
-	$(CONTAINER_VENV)/bin/python -m pip install --quiet -c $(CONTAINER_VENV)/locked.txt pytest 'moto[server]'
+	$(CONTAINER_VENV)/bin/python -m pip install --quiet -c $(CONTAINER_VENV)/locked.txt pytest 'moto[server]' regex
 	touch $(CONTAINER_STAMP)
 
 lock:

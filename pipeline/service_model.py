@@ -120,7 +120,8 @@ def _string_problems(shape: Shape, value: Any, path: str) -> Iterator[str]:
     pattern = shape.metadata.get("pattern")
     if pattern is not None and model_pattern(pattern).fullmatch(value) is None:
         shown_pattern = _cut(pattern, SHOWN_PATTERN_CHARACTERS)
-        yield f"{path}: {_shown_value(shape, value)} does not match {shown_pattern}"
+        where = "" if shape.metadata.get("sensitive") else _mismatch(model_pattern(pattern), value)
+        yield f"{path}: {_shown_value(shape, value)} does not match {shown_pattern}{where}"
     if shape.enum and value not in shape.enum:
         listed = ", ".join(shape.enum[:SHOWN_ENUM_VALUES])
         more = f", … ({len(shape.enum)} values)" if len(shape.enum) > SHOWN_ENUM_VALUES else ""
@@ -189,6 +190,21 @@ _CHECKS: dict[str, Callable[[Shape, Any, str], Iterator[str]]] = {
     "timestamp": _timestamp_problems,
     "blob": _blob_problems,
 }
+
+
+def _mismatch(pattern: regex.Pattern[str], value: str) -> str:
+    """Where ``value`` stops matching: messages cut a long value, and the culprit may lie past the cut."""
+    # A prefix that could still grow into a match stays one when shortened: the longest is found by bisection.
+    low, high = 0, len(value)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if pattern.fullmatch(value[:middle], partial=True) is not None:
+            low = middle
+        else:
+            high = middle - 1
+    if low == len(value):
+        return " (it ends too soon)"
+    return f" (at character {low + 1}: {value[low]!r})"
 
 
 def _wrong_type(shape: Shape, value: Any, path: str, expected: str) -> str:

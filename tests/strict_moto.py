@@ -17,7 +17,8 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from pipeline.service_model import request_problems, service_model
-from tests.wire_requests import NotRecognised, WireRequest, discard_body, read_request
+from tests.wire_http import NotRecognised, WireRequest, discard_body
+from tests.wire_requests import read_request
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]

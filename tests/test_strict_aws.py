@@ -59,7 +59,7 @@ def error_code(raised: pytest.ExceptionInfo[ClientError]) -> str:
         (
             {"PipelineDisplayName": "MIMIC-III waveform features"},
             "CreatePipeline: PipelineDisplayName: 'MIMIC-III waveform features' does not match "
-            "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}",
+            "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255} (at character 10: ' ')",
         ),
         (
             {"PipelineDescription": "d" * 3073},
@@ -86,6 +86,7 @@ def test_a_role_with_a_bad_path_is_rejected(aws: MotoAws) -> None:
     assert error_code(raised) == "ValidationError"
     assert rejected == [
         r"CreateRole: Path: 'service-role' does not match (\u002F)|(\u002F[\u0021-\u007E]+\u002F)"
+        " (at character 1: 's')"
     ]
     with pytest.raises(ClientError):
         iam.get_role(RoleName="waveform-exec")
@@ -132,7 +133,7 @@ def test_blobs_rest_json_and_cbor_are_checked(aws: MotoAws) -> None:
     assert rejected == [
         "Encrypt: Plaintext: 4097 bytes, at most 4096",
         "PutMetricData: Namespace: 256 characters, at most 255",
-        "CreateSchedule: Name: 'waveform nightly' does not match [0-9a-zA-Z-_.]+",
+        "CreateSchedule: Name: 'waveform nightly' does not match [0-9a-zA-Z-_.]+ (at character 9: ' ')",
     ]
 
 
@@ -353,6 +354,6 @@ def test_a_violation_outside_expect_rejections_fails_the_test(tmp_path: Path) ->
     assert "ERROR at teardown of test_unrecognised" in out
     assert (
         "  CreatePipeline: PipelineDisplayName: 'has spaces' does not match [a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}"
-        in out
+        " (at character 4: ' ')" in out
     )
     assert "  not recognised: PATCH / (no operation of the services signed as 'scheduler' matches)" in out

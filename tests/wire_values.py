@@ -15,7 +15,6 @@ from typing import Any
 from xml.etree import ElementTree
 
 from botocore.model import ListShape, MapShape, Shape, StructureShape
-from botocore.parsers import RpcV2CBORParser
 from botocore.utils import parse_timestamp
 
 # -- text: headers, query strings, form fields, XML text ---------------------------------------------------
@@ -78,6 +77,9 @@ def from_json(shape: Shape, value: Any) -> Any:
 
 def from_cbor(shape: Shape, content: bytes) -> Any:
     """A CBOR body of ``shape``: decoded as botocore decodes CBOR responses (blobs, timestamps included)."""
+    # imported here: the botocore the container tests run on (1.31, the image's) predates the protocol
+    from botocore.parsers import RpcV2CBORParser
+
     parser = RpcV2CBORParser()
     return from_json(shape, parser.parse_data_item(parser.get_peekable_stream_from_bytes(content)))
 

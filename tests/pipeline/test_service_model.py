@@ -108,14 +108,21 @@ def test_patterns_match_the_whole_value() -> None:
     )
     assert problems == [
         "CreatePipeline: PipelineDisplayName: 'MIMIC-III waveform features' does not match "
-        "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}"
+        "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255} (at character 10: ' ')"
     ]
     # "MIMIC-III" alone would match at the start: only a match of the whole value counts
-    description = "Features.\nOne line per signal."
+    description = (
+        "Per-signal features of MIMIC-III waveform record sets, one step per patient group.\nCached."
+    )
     (problem,) = request_problems(
         "sagemaker", "CreatePipeline", create_pipeline(PipelineDescription=description)
     )
-    assert problem == f"CreatePipeline: PipelineDescription: {description!r} does not match .*"
+    # the value is cut in the message: where it stops matching is said
+    assert problem.endswith("… does not match .* (at character 83: '\\n')")
+    (problem,) = request_problems(
+        "iam", "CreateRole", {"RoleName": "r", "AssumeRolePolicyDocument": "{}", "Path": "/a"}
+    )
+    assert problem.endswith(" (it ends too soon)")
 
 
 def test_enums() -> None:
