@@ -35,6 +35,10 @@ def test_flag_beats_environment_beats_file_beats_default(tmp_path: Path) -> None
         ({"pipeline_name": "no spaces allowed"}, "letters, digits and hyphens"),
         ({"glue_database": "db"}, "glue database and glue table go together"),
         ({"tags": ["novalue"]}, "is not KEY=VALUE"),
+        ({"subnets": "subnet-1"}, "subnets without a custom image: jobs in a VPC cannot install"),
+        ({"kms_key_id": "my key"}, "is not a key id, key ARN, alias or alias ARN"),
+        ({"max_parallel_steps": "0"}, "max parallel steps 0: give a whole number from 1"),
+        ({"max_parallel_steps": "four"}, "max parallel steps: 'four' is not a whole number"),
     ],
 )
 def test_invalid_settings_say_which(flags: dict[str, object], message: str) -> None:
