@@ -8,7 +8,8 @@ from typing import Any
 import botocore.session
 import pytest
 
-from pipeline.service_model import model_pattern, request_problems
+from pipeline.java_patterns import model_pattern
+from pipeline.service_model import request_problems
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/waveform-pipeline-execution"
 # The services the product and its tests talk to, or may: every pattern of theirs must compile.
