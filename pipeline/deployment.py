@@ -55,7 +55,8 @@ def _encrypted_as_configured(head: dict[str, Any], kms_key_id: str) -> bool:
     wanted = sse_arguments(kms_key_id)
     if head.get("ServerSideEncryption") != wanted["ServerSideEncryption"]:
         return False
-    # S3 reports the key's ARN whichever form of it was given (id, ARN or alias)
+    # S3 reports the key's ARN whichever form was given: a key id or ARN matches its tail; an alias never
+    # does, and the package is uploaded again, which is harmless
     return not kms_key_id or str(head.get("SSEKMSKeyId", "")).endswith(kms_key_id.rsplit(":", 1)[-1])
 
 

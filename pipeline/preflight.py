@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import PipelineConfig
+from .dag import COMBINE_STEP
 from .definition_eval import Evaluation, default_parameters, processing_properties, topological_order
 from .errors import DefinitionError
 from .parameters import VOLUME_QUOTA_GB, ParameterValue, parameter_text
@@ -199,7 +200,7 @@ def quota_notes(
     config: PipelineConfig, definition: Mapping[str, Any], values: Mapping[str, Any]
 ) -> list[str]:
     """What the account's quotas must allow (they are per account and region, and not readable here)."""
-    groups = sum(1 for step in definition["Steps"] if step["Name"] != "Combine")
+    groups = sum(1 for step in definition["Steps"] if step["Name"] != COMBINE_STEP.name)
     at_once = min(config.max_parallel_steps, groups) * int(values["GroupInstanceCount"])
     notes = [
         f"quota: '{values['GroupInstanceType']} for processing job usage' must allow {at_once} instance(s) "

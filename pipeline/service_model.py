@@ -102,22 +102,23 @@ def _map_problems(shape: Shape, value: Any, path: str) -> Iterator[str]:
 
 
 def _count_problems(shape: Shape, count: int, path: str) -> Iterator[str]:
+    yield from _size_problems(shape, count, "entries", path)
+
+
+def _size_problems(shape: Shape, size: int, unit: str, path: str) -> Iterator[str]:
+    """The model's ``min`` and ``max`` of a string's characters, a blob's bytes, a list's or map's entries."""
     least, most = shape.metadata.get("min"), shape.metadata.get("max")
-    if least is not None and count < least:
-        yield f"{path}: {count} entries, at least {least}"
-    if most is not None and count > most:
-        yield f"{path}: {count} entries, at most {most}"
+    if least is not None and size < least:
+        yield f"{path}: {size} {unit}, at least {least}"
+    if most is not None and size > most:
+        yield f"{path}: {size} {unit}, at most {most}"
 
 
 def _string_problems(shape: Shape, value: Any, path: str) -> Iterator[str]:
     if not isinstance(value, str):
         yield _wrong_type(shape, value, path, "a string")
         return
-    least, most = shape.metadata.get("min"), shape.metadata.get("max")
-    if least is not None and len(value) < least:
-        yield f"{path}: {len(value)} characters, at least {least}"
-    if most is not None and len(value) > most:
-        yield f"{path}: {len(value)} characters, at most {most}"
+    yield from _size_problems(shape, len(value), "characters", path)
     pattern = shape.metadata.get("pattern")
     if pattern is not None and model_pattern(pattern).fullmatch(value) is None:
         shown_pattern = _cut(pattern, SHOWN_PATTERN_CHARACTERS)
@@ -171,11 +172,7 @@ def _blob_problems(shape: Shape, value: Any, path: str) -> Iterator[str]:
     else:
         yield _wrong_type(shape, value, path, "bytes or a file-like object")
         return
-    least, most = shape.metadata.get("min"), shape.metadata.get("max")
-    if least is not None and size < least:
-        yield f"{path}: {size} bytes, at least {least}"
-    if most is not None and size > most:
-        yield f"{path}: {size} bytes, at most {most}"
+    yield from _size_problems(shape, size, "bytes", path)
 
 
 _CHECKS: dict[str, Callable[[Shape, Any, str], Iterator[str]]] = {
