@@ -44,7 +44,7 @@ test: $(STAMP)
 test-container: $(CONTAINER_STAMP)
 	$(CONTAINER_VENV)/bin/python -m pytest -q -m 'not project_env' tests/steps
 
-$(CONTAINER_STAMP): $(STEP_REQUIREMENTS)
+$(CONTAINER_STAMP): $(STEP_REQUIREMENTS) Makefile
 	@test -n "$(CONTAINER_PYTHON)" || { echo "error: make test-container needs Python 3.12, the container's;" \
 	    "none found: set CONTAINER_PYTHON=/path/to/python3.12" >&2; exit 1; }
 	rm -rf $(CONTAINER_VENV)
@@ -54,7 +54,7 @@ $(CONTAINER_STAMP): $(STEP_REQUIREMENTS)
 	    $(addprefix -r ,$(STEP_REQUIREMENTS))
 	$(CONTAINER_VENV)/bin/python -m pip check
 	$(CONTAINER_VENV)/bin/python -m pip freeze --all > $(CONTAINER_VENV)/locked.txt
-	$(CONTAINER_VENV)/bin/python -m pip install --quiet -c $(CONTAINER_VENV)/locked.txt pytest 'moto[server]' regex
+	$(CONTAINER_VENV)/bin/python -m pip install --quiet -c $(CONTAINER_VENV)/locked.txt pytest 'moto[server]' regex hypothesis
 	touch $(CONTAINER_STAMP)
 
 lock:

@@ -7,6 +7,8 @@ imports nothing heavy (the handlers import what they need when they run), so ``-
 from __future__ import annotations
 
 import argparse
+import io
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -206,14 +208,26 @@ def _param_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def seconds(text: str) -> float:
+    """An argument type: a finite number of seconds above 0 (``nan``, ``inf`` and ``-1`` parse as floats)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds above 0, not {text!r}")
+    return value
+
+
 def _wait_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wait", action="store_true", help="wait until the execution finishes")
     parser.add_argument(
-        "--poll", type=float, default=30.0, help="seconds between polls (default: %(default)s)"
+        "--poll", type=seconds, default=30.0, help="seconds between polls (default: %(default)s)"
     )
 
 
 def main(argv: list[str] | None = None) -> int:
+    _never_fail_to_print()
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args))
@@ -226,3 +240,11 @@ def main(argv: list[str] | None = None) -> int:
             raise  # a bug: its traceback is what a report needs
         print(f"error: {failure.message}", file=sys.stderr)
         return failure.exit_code
+
+
+def _never_fail_to_print() -> None:
+    """Print a path that is not UTF-8 (its bytes decoded with surrogate escapes) as Python's standard error
+    does, with backslash escapes, rather than fail on it after the work is done."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            stream.reconfigure(errors="backslashreplace")

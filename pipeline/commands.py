@@ -290,7 +290,7 @@ def run_local(args: argparse.Namespace) -> int:
     from .local.run import run_locally
     from .parameters import parameter_text
 
-    groups = parse_groups(args.groups) if args.groups else None
+    groups = parse_groups(args.groups, "--groups") if args.groups is not None else None
     overrides = {
         name: parameter_text(value) for name, value in _overrides(PipelineConfig(), args.param).items()
     }

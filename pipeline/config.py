@@ -10,14 +10,19 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
 
 DEFAULT_CONFIG_FILE = Path("waveform-pipeline.toml")
+
+# botocore's rule for a region name (botocore.utils.validate_region_name: a host label, not all digits),
+# matched against the whole value: botocore's ``$`` lets a trailing newline through, into an endpoint URL.
+REGION_NAME = re.compile(r"(?![0-9]+$)(?!-)[a-zA-Z0-9-]{,63}(?<!-)")
 
 GROUP_PRESETS: dict[str, tuple[str, ...]] = {
     "mimic3wdb": tuple(str(group) for group in range(30, 40)),  # MIMIC-III Waveform Database 1.0
@@ -46,6 +51,17 @@ ENVIRONMENT = {  # field -> environment variables, first set wins
     "max_parallel_steps": ("WAVEFORM_MAX_PARALLEL_STEPS",),
     "code_root": ("WAVEFORM_CODE_ROOT",),
 }
+
+
+# Flags whose name is not the setting's.
+FLAGS = {"tags": "--tag", "scheduler_role_arn": "--role-arn"}
+# A group's step shows as Extract-group-<group> (dag.extract_step), and a step's display name has at most 64.
+MAX_GROUP_NAME = 64 - len("Extract-group-")
+GROUP_NAME = re.compile(r"[A-Za-z0-9]+")  # a group's folder name is in its step's name, which takes no other
+
+
+def is_group_name(name: str) -> bool:
+    return bool(GROUP_NAME.fullmatch(name)) and len(name) <= MAX_GROUP_NAME
 
 
 @dataclass(frozen=True)
@@ -109,67 +125,127 @@ class PipelineConfig:
                 )
 
 
+@dataclass(frozen=True)
+class SettingType:
+    """What a setting's value in the config file may be."""
+
+    name: str  # as a message says it: "a string"
+    accepts: Callable[[Any], bool]
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _names(value: Any, numbers: bool = False) -> bool:
+    """A comma- or space-separated string, or a list of names (and of whole numbers: groups 30 ... 39)."""
+    item_types = (str, int) if numbers else (str,)
+    return isinstance(value, str) or (
+        isinstance(value, list)
+        and all(isinstance(item, item_types) and not isinstance(item, bool) for item in value)
+    )
+
+
+def _tag_table(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(item, str) for item in value.values())
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int | str) and not isinstance(value, bool)
+
+
+TEXT = SettingType("a string", _text)
+SETTING_TYPES: dict[str, SettingType] = {
+    **{f.name: TEXT for f in fields(PipelineConfig) if f.type == "str"},
+    "groups": SettingType(
+        "a list of group names, or a comma-separated string", partial(_names, numbers=True)
+    ),
+    "subnets": SettingType("a list of subnet ids, or a comma-separated string", _names),
+    "security_group_ids": SettingType("a list of security group ids, or a comma-separated string", _names),
+    "tags": SettingType('a table of string values ([tags] KEY = "VALUE")', _tag_table),
+    "max_parallel_steps": SettingType("a whole number", _whole),
+}
+
+
 def load_config(
     flags: Mapping[str, Any], environ: Mapping[str, str] | None = None, config_file: Path | None = None
 ) -> PipelineConfig:
     """Merge the four sources; flags with value None count as not given."""
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
+    origins: dict[str, str] = {}  # setting -> where it was given, as a message names it
     tags = dict(PipelineConfig().tags)  # tags add up across sources, key by key, rather than replace
-    for source in (_from_file(config_file), _from_environment(environ), flags):
-        given = {key: value for key, value in source.items() if value is not None}
-        if "tags" in given:
-            tags.update(parse_tags(given.pop("tags")))
-        values.update(given)
+    for source in (_from_file(config_file), _from_environment(environ), _from_flags(flags)):
+        for key, (value, origin) in source.items():
+            if value is None:
+                continue
+            if key == "tags":
+                tags.update(parse_tags(value, origin))
+            else:
+                values[key], origins[key] = value, origin
     values["tags"] = tags
     if "groups" in values:
-        values["groups"] = parse_groups(values["groups"])
+        values["groups"] = parse_groups(values["groups"], origins["groups"])
     for key in ("subnets", "security_group_ids"):
         if key in values:
             values[key] = _as_tuple(values[key])
     if "max_parallel_steps" in values:
         values["max_parallel_steps"] = _whole_number("max parallel steps", values["max_parallel_steps"])
-    known = {f.name for f in fields(PipelineConfig)}
-    unknown = sorted(set(values) - known)
+    unknown = sorted(set(values) - set(SETTING_TYPES))
     if unknown:
         raise ConfigError(f"unknown configuration key(s): {', '.join(unknown)}")
     config = replace(PipelineConfig(), **values)
-    _validate(config)
+    _validate(config, origins)
     return config
 
 
-def parse_groups(value: Any) -> tuple[str, ...]:
-    """A preset name (``mimic3wdb``, ``matched``) or group names, comma- or space-separated."""
+def parse_groups(value: Any, origin: str = "groups") -> tuple[str, ...]:
+    """A preset name (``mimic3wdb``, ``matched``) or group names, comma- or space-separated; ``origin``: where
+    the value was given (``--groups``, ``WAVEFORM_GROUPS``, the config file), as an error names it."""
     items = _as_tuple(value)
     if len(items) == 1 and items[0] in GROUP_PRESETS:
         return GROUP_PRESETS[items[0]]
     if not items:
-        raise ConfigError("groups: give at least one group, or a preset: " + ", ".join(GROUP_PRESETS))
+        raise ConfigError(f"{origin}: no group named in {_shown(value)}")
     for group in items:
-        if not re.fullmatch(r"[A-Za-z0-9]+", group):
-            raise ConfigError(f"groups: {group!r} is not a group folder name (letters and digits)")
-    if len(set(items)) != len(items):
-        raise ConfigError("groups: a group is listed twice")
+        if not GROUP_NAME.fullmatch(group):
+            raise ConfigError(f"{origin}: {group!r} is not a group folder name (letters and digits)")
+        if len(group) > MAX_GROUP_NAME:
+            raise ConfigError(
+                f"{origin}: {_shown(group)} is longer than {MAX_GROUP_NAME} characters, the most a step's "
+                "display name (Extract-group-<group>, at most 64) can hold"
+            )
+    twice = sorted({group for group in items if items.count(group) > 1})
+    if twice:
+        raise ConfigError(f"{origin}: a group is listed twice: {', '.join(twice)}")
     return items
 
 
-def parse_tags(value: Any) -> dict[str, str]:
+def parse_tags(value: Any, origin: str = "tags") -> dict[str, str]:
+    """Tags as a table (the config file), or ``KEY=VALUE`` items (``--tag``, a list or a string)."""
     if isinstance(value, Mapping):
-        return {str(k): str(v) for k, v in value.items()}
+        for key, tag_value in value.items():
+            if not isinstance(tag_value, str):
+                raise ConfigError(f"{origin}: {key} = {_shown(tag_value)} is not a string")
+        return {str(k): v for k, v in value.items()}
+    if not isinstance(value, str | list | tuple) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{origin}: {_shown(value)} is neither a table of tags nor KEY=VALUE items")
     tags = {}
     for item in _as_tuple(value):
         key, sep, tag_value = item.partition("=")
         if not sep or not key:
-            raise ConfigError(f"tag {item!r} is not KEY=VALUE")
+            raise ConfigError(f"{origin}: tag {item!r} is not KEY=VALUE")
         tags[key] = tag_value
     return tags
 
 
 def _whole_number(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ConfigError(f"{name}: {_shown(value)} is not a whole number")
     try:
         return int(str(value).strip())
     except ValueError:
-        raise ConfigError(f"{name}: {value!r} is not a whole number") from None
+        raise ConfigError(f"{name}: {_shown(value)} is not a whole number") from None
 
 
 def _as_tuple(value: Any) -> tuple[str, ...]:
@@ -178,30 +254,62 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
     return tuple(str(part) for part in value)
 
 
-def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+def _shown(value: Any) -> str:
+    """A value as a one-line message shows it: its repr, cut short."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+Source = dict[str, tuple[Any, str]]  # setting -> (value, where it was given)
+
+
+def _from_flags(flags: Mapping[str, Any]) -> Source:
+    return {name: (value, FLAGS.get(name, "--" + name.replace("_", "-"))) for name, value in flags.items()}
+
+
+def _from_environment(environ: Mapping[str, str]) -> Source:
     values = {}
     for name, variables in ENVIRONMENT.items():
         for variable in variables:
             if environ.get(variable):
-                values[name] = environ[variable]
+                values[name] = (environ[variable], variable)
                 break
     return values
 
 
-def _from_file(config_file: Path | None) -> dict[str, Any]:
+def _from_file(config_file: Path | None) -> Source:
+    """The settings of the config file, each checked to be of its setting's type."""
     path = config_file or DEFAULT_CONFIG_FILE
     if not path.exists():
         if config_file is not None:
             raise ConfigError(f"config file {config_file} does not exist")
         return {}
+    if not path.is_file():  # a folder, or a named pipe that would block the read until someone writes
+        raise ConfigError(f"config file {path} is not a regular file")
     try:
-        with open(path, "rb") as stream:
-            return tomllib.load(stream)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"config file {path}: {exc}") from exc
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: {exc.strerror or exc}") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config file {path} is not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}"
+        ) from None
+    try:
+        settings = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: {exc}") from None
+    for key, value in settings.items():
+        if key not in SETTING_TYPES:
+            raise ConfigError(f"config file {path}: unknown key {key!r}")
+        expected = SETTING_TYPES[key]
+        if not expected.accepts(value):
+            raise ConfigError(f"config file {path}: {key} = {_shown(value)} is not {expected.name}")
+    return {key: (value, f"{key} in {path}") for key, value in settings.items()}
 
 
-def _validate(config: PipelineConfig) -> None:
+def _validate(config: PipelineConfig, origins: Mapping[str, str]) -> None:
     if not re.fullmatch(r"[A-Za-z0-9](-*[A-Za-z0-9]){0,255}", config.pipeline_name):
         raise ConfigError(f"pipeline name {config.pipeline_name!r}: letters, digits and hyphens, up to 256")
     if config.role_arn and not config.role_arn.startswith("arn:"):
@@ -221,6 +329,11 @@ def _validate(config: PipelineConfig) -> None:
             "subnets without a custom image: jobs in a VPC cannot install their requirements from PyPI "
             "without a NAT gateway; build steps/Dockerfile (docs/container.md), push it to ECR and give "
             "--image-uri"
+        )
+    if config.region and not REGION_NAME.fullmatch(config.region):
+        raise ConfigError(
+            f"{origins.get('region', 'region')}: {_shown(config.region)} is not an AWS region name "
+            "(such as us-east-1)"
         )
     if not 1 <= config.max_parallel_steps <= 1000:
         raise ConfigError(f"max parallel steps {config.max_parallel_steps}: give a whole number from 1")

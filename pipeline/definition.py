@@ -8,12 +8,14 @@ clients, which need a region (``aws_session.export_region``), so importing this 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 from .aws_session import boto_session as make_boto_session
 from .aws_session import export_region
 from .config import SKLEARN_IMAGE_VERSION, PipelineConfig
 from .dag import COMBINE_STEP, extract_step
+from .errors import ConfigError
 from .step_code import StepCode, code_root, step_codes
 
 if TYPE_CHECKING:
@@ -58,12 +60,20 @@ def get_pipeline(
 
 
 def image_uri(config: PipelineConfig) -> str:
-    """The configured image, or the region's SageMaker scikit-learn processing image."""
+    """The configured image, or the region's SageMaker scikit-learn processing image; a region the SDK has no
+    such image for fails in one line (the SDK's own error is a ValueError listing every region it knows)."""
     if config.image_uri:
         return config.image_uri
     export_region(config)
     from sagemaker.core import image_uris
 
+    known = _image_regions(image_uris.config_for_framework("sklearn"))
+    if known is not None and config.region not in known:
+        raise ConfigError(
+            f"region {config.region!r}: the SageMaker SDK ({_version('sagemaker')}) knows no scikit-learn "
+            f"image {SKLEARN_IMAGE_VERSION} there; give an image with --image-uri (WAVEFORM_IMAGE_URI, or "
+            "image_uri in the config file), or a region the SDK knows, such as us-east-1"
+        )
     return str(
         image_uris.retrieve(
             "sklearn",
@@ -73,3 +83,19 @@ def image_uri(config: PipelineConfig) -> str:
             image_scope="training",
         )
     )
+
+
+def _image_regions(framework: Mapping[str, Any]) -> set[str] | None:
+    """The regions the SDK's image table has the scikit-learn image for; None if the table is not shaped as
+    SDK 3.x shapes it (the SDK's own lookup then decides)."""
+    try:
+        return set(framework["training"]["versions"][SKLEARN_IMAGE_VERSION]["registries"])
+    except (KeyError, TypeError):
+        return None
+
+
+def _version(distribution: str) -> str:
+    try:
+        return f"version {version(distribution)}"
+    except PackageNotFoundError:
+        return "installed here"

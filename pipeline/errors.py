@@ -40,6 +40,12 @@ class LocalRunError(PipelineError):
     """The local run cannot start or did not finish."""
 
 
+class LocalUsageError(LocalRunError):
+    """The local run's options contradict each other (its folders overlap, a --param it sets itself)."""
+
+    exit_code = 2
+
+
 @dataclass(frozen=True)
 class Failure:
     message: str

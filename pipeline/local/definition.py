@@ -1,5 +1,5 @@
 """The pipeline definition a local run executes: built by ``get_pipeline`` exactly as for SageMaker, with
-local stand-ins for role and bucket, and rebuilt only when something it is built from has changed.
+local stand-ins for role, bucket and region, and rebuilt only when something it is built from has changed.
 
 Building it takes seconds (the SDK takes ~3.5 s to import and builds a session per step), more than the
 steps of a small run take to run. Its JSON depends only on what the key below covers: the settings, the
@@ -25,16 +25,18 @@ from ..step_code import PROJECT_ROOT, StepCode, package_files, step_codes
 
 LOCAL_ROLE = "arn:aws:iam::000000000000:role/local-run"  # stands in for the role: never used locally
 LOCAL_BUCKET = "local-run"
+# Stands in for the region: a local run calls no AWS service, and the region only picks the image URI, which
+# runs nothing here. Not the user's AWS_REGION, which a local run does not need to be valid.
+LOCAL_REGION = "us-east-1"
 DEFINITION_FILE = ".pipeline-definition.json"
 # What builds the definition, besides our own code: their versions are part of the key.
 SDK_DISTRIBUTIONS = ("sagemaker", "sagemaker-core", "sagemaker-mlops", "boto3", "botocore")
 
 
 def local_config(groups: Sequence[str], code_root: Path = PROJECT_ROOT) -> PipelineConfig:
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     return PipelineConfig(
         role_arn=LOCAL_ROLE,
-        region=region,
+        region=LOCAL_REGION,
         bucket=LOCAL_BUCKET,
         groups=tuple(groups),
         code_root=str(code_root),

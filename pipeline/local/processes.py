@@ -28,6 +28,8 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
+from steps.contract.atomic import file_mode, folder_mode
+
 from ..dag import CONTAINER_ROOT, DagStep, local_arguments
 from ..definition_eval import Evaluation, StepDone, dependencies
 from ..parameters import parameter_text
@@ -45,6 +47,7 @@ PRELOADED = (
     "matplotlib.figure",
     "matplotlib.backends.backend_agg",
 )
+STAGING = ".staging"  # in each execution folder: a folder per running step, laid out like /opt/ml/processing
 _FORKSERVER = multiprocessing.get_context("forkserver")
 _FORKSERVER.set_forkserver_preload(list(PRELOADED))
 
@@ -79,6 +82,19 @@ def step_command(step: Mapping[str, Any], evaluation: Evaluation, code: StepCode
         inputs=inputs,
         output=(output["S3Output"]["LocalPath"], output["S3Output"]["S3Uri"]),
     )
+
+
+def with_umask_modes(folder: Path) -> None:
+    """Give a step's output the modes the umask gives, as an upload and a download would: a step may have
+    written with ``tempfile``'s 0600/0700 (the "upload" here is a rename, which keeps modes)."""
+    os.chmod(folder, folder_mode())
+    for root, folders, files in os.walk(folder):
+        for name in folders:
+            if not os.path.islink(os.path.join(root, name)):
+                os.chmod(os.path.join(root, name), folder_mode())
+        for name in files:
+            if not os.path.islink(os.path.join(root, name)):
+                os.chmod(os.path.join(root, name), file_mode())
 
 
 class StepProcesses:
@@ -129,7 +145,7 @@ class StepProcesses:
 
     def _run_step(self, step: Mapping[str, Any], evaluation: Evaluation, workers: int) -> bool:
         command = step_command(step, evaluation, self.codes[self.steps[step["Name"]].code])
-        staging = self.execution_dir / ".staging" / command.step
+        staging = self.execution_dir / STAGING / command.step
         shutil.rmtree(staging, ignore_errors=True)
         for container_path, source in command.inputs.items():
             link = self._local(container_path, staging)
@@ -144,7 +160,9 @@ class StepProcesses:
         environment = {**os.environ, "LOKY_MAX_CPU_COUNT": str(workers), "PYTHONUNBUFFERED": "1"}
         # The log opens with the command, as one would type it to run the step again by hand.
         typed = shlex.join(["python", "-m", command.module, *arguments])
-        log.write_text(f"$ cd {shlex.quote(str(self.code_root))} && {typed}\n")
+        # A path that is not UTF-8 (a surrogate-escaped byte) is written as its own bytes.
+        opening = f"$ cd {shlex.quote(str(self.code_root))} && {typed}\n"
+        log.write_text(opening, encoding="utf-8", errors="surrogateescape")
         exit_code = self.run_process(command, arguments, log, environment)
         if exit_code != 0:
             self.exit_codes[command.step] = exit_code
@@ -153,6 +171,7 @@ class StepProcesses:
         destination.parent.mkdir(parents=True, exist_ok=True)
         if destination.exists():
             shutil.rmtree(destination)
+        with_umask_modes(output)
         os.replace(output, destination)  # the "upload": whole, once the step succeeded
         shutil.rmtree(staging, ignore_errors=True)
         return True
@@ -196,13 +215,14 @@ class StepProcesses:
         for process in running:
             process.terminate()  # SIGTERM
         pool.shutdown(cancel_futures=True)  # each thread returns once its step process has exited
-        shutil.rmtree(self.execution_dir / ".staging", ignore_errors=True)
+        shutil.rmtree(self.execution_dir / STAGING, ignore_errors=True)
 
     def failure_summary(self, failed: set[str]) -> str:
         reasons = []
         for name in sorted(failed):
             log = self.logs.get(name)
-            lines = log.read_text(encoding="utf-8").strip().splitlines() if log and log.exists() else []
+            text = log.read_text(encoding="utf-8", errors="replace") if log and log.exists() else ""
+            lines = text.strip().splitlines()
             code = self.exit_codes.get(name)
             ended = "not started" if code is None else f"exit code {code}"
             reasons.append(f"{name}: {lines[-1] if lines else 'no output'} ({ended}, log: {log})")

@@ -1,24 +1,37 @@
-"""``run-local``: the pipeline's definition executed here, step by step, with the service's caching."""
+"""``run-local``: the pipeline's definition executed here, step by step, with the service's caching.
+
+Before anything is written the folders are checked (groups are the input's folders named as groups; input and
+output may not overlap); then one run at a time holds the output folder, and removes what a killed run left.
+"""
 
 from __future__ import annotations
 
-import re
+import contextlib
+import fcntl
+import os
 import secrets
+import shutil
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from steps.contract.atomic import remove_leftovers
+
+from ..config import MAX_GROUP_NAME, is_group_name
 from ..dag import COMBINE_STEP, DagStep, dag_steps
-from ..definition_eval import ExecutionFailed, StepOutcome, default_parameters, execute
-from ..errors import LocalRunError
+from ..definition_eval import CacheStore, ExecutionFailed, StepOutcome, default_parameters, execute
+from ..errors import LocalRunError, LocalUsageError
 from ..step_code import PROJECT_ROOT, step_codes
 from .cache import CACHE_FILE, load_cache, local_cache_key, save_cache
-from .definition import local_definition
-from .processes import StepProcesses
+from .definition import DEFINITION_FILE, local_definition
+from .processes import STAGING, StepProcesses
 from .progress import StageBars
+
+EXECUTION_PREFIX = "local-"  # an execution folder: local-<UTC time>-<4 hex digits>
 
 
 @dataclass
@@ -48,21 +61,122 @@ class LocalRun:
         return [o for o in self.outcomes if o.cache_hit]
 
 
-def input_groups(input_dir: Path, groups: Sequence[str] | None) -> list[str]:
-    """The groups to run: those asked for (each must have a folder), else every group folder there."""
-    if not input_dir.is_dir():
+LOCK_FILE = ".pipeline-lock"
+
+
+def input_groups(
+    input_dir: Path, groups: Sequence[str] | None, warn: Callable[[str], None] = lambda text: None
+) -> list[str]:
+    """The groups to run: those asked for (each must have a folder), else every group folder there: a folder
+    (or a link to one) directly in ``input_dir`` whose name is letters and digits. Hidden folders (``.x``) are
+    passed over silently, other folders with a ``warn``-ing (``lost+found``, ``30-old``)."""
+    if not input_dir.exists():
         raise LocalRunError(f"input folder {input_dir} does not exist")
+    if not input_dir.is_dir():
+        raise LocalRunError(f"input folder {input_dir} is not a folder")
     if groups:
         missing = [group for group in groups if not (input_dir / group).is_dir()]
         if missing:
             raise LocalRunError(f"no folder for group(s) {', '.join(missing)} in {input_dir}")
         return list(groups)
-    found = sorted(
-        p.name for p in input_dir.iterdir() if p.is_dir() and re.fullmatch(r"[A-Za-z0-9]+", p.name)
-    )
+    try:
+        folders = sorted(p.name for p in input_dir.iterdir() if p.is_dir())
+    except OSError as exc:
+        raise LocalRunError(f"input folder {input_dir} cannot be listed: {exc.strerror or exc}") from exc
+    found = [name for name in folders if is_group_name(name)]
+    passed_over = [name for name in folders if name not in found and not name.startswith(".")]
+    if passed_over:
+        more = f" and {len(passed_over) - 5} more" if len(passed_over) > 5 else ""
+        warn(
+            f"input folder {input_dir}: not group folders (names of up to {MAX_GROUP_NAME} letters and "
+            f"digits), so not run: {', '.join(passed_over[:5])}{more}"
+        )
     if not found:
         raise LocalRunError(f"input folder {input_dir} holds no group folders (such as 30 ... 39)")
     return found
+
+
+def check_roots(input_dir: Path, output_dir: Path) -> None:
+    """Refuse an output folder that is the input folder, lies inside it, or holds it (symlinks resolved, and
+    bind mounts seen by the folders' identity): outputs inside the input become a group of the next run."""
+    if output_dir.exists() and not output_dir.is_dir():
+        raise LocalRunError(f"output folder {output_dir} is not a folder")
+    text = str(output_dir)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        offset = len(text[: exc.start].encode("utf-8"))  # the bad byte's, in the path as bytes
+        raise LocalUsageError(
+            f"--output {output_dir}: not UTF-8 (byte 0x{os.fsencode(text)[offset]:02x} at offset {offset}), "
+            "and the steps' Parquet writer (pyarrow) takes UTF-8 paths only"
+        ) from None
+    if _same_folder(input_dir, output_dir):
+        raise LocalUsageError(
+            f"--output {output_dir} is the --input folder: its outputs would be read as a group by the next "
+            "run; give an output folder outside the input folder"
+        )
+    if _inside(output_dir, input_dir):
+        raise LocalUsageError(
+            f"--output {output_dir} is inside --input {input_dir}: its outputs would be read as a group by "
+            "the next run; give an output folder outside the input folder"
+        )
+    if _inside(input_dir, output_dir):
+        raise LocalUsageError(
+            f"--input {input_dir} is inside --output {output_dir}, where the runner writes and cleans up; "
+            "give an output folder outside the input folder"
+        )
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    a, b = a.resolve(), b.resolve()
+    return a == b or (_identity(a) is not None and _identity(a) == _identity(b))
+
+
+def _inside(inner: Path, outer: Path) -> bool:
+    """Whether ``inner`` lies strictly below ``outer`` (it need not exist yet)."""
+    inner, outer = inner.resolve(), outer.resolve()
+    if inner != outer and inner.is_relative_to(outer):
+        return True
+    identity = _identity(outer)
+    return identity is not None and any(_identity(folder) == identity for folder in inner.parents)
+
+
+@contextmanager
+def only_run_in(output_dir: Path) -> Iterator[None]:
+    """Hold ``<output>/.pipeline-lock`` for the run: a second run into the same folder stops at once rather
+    than share its cache and staging folders. The lock goes with the process, however it ends (kill -9)."""
+    lock = output_dir / LOCK_FILE
+    descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)  # the umask's mode, as open() gives
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LocalRunError(
+                f"another run-local is writing to {output_dir} (it holds {lock}): wait for it to finish, or "
+                "give another --output"
+            ) from None
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def remove_leftovers_of_killed_runs(output_dir: Path) -> list[Path]:
+    """What runs that were killed (kill -9, a power cut) left behind: their executions' staging folders,
+    half-written caches. Only ever called with the lock held, so no run is using them."""
+    removed = remove_leftovers(output_dir, [CACHE_FILE, DEFINITION_FILE])
+    for execution in output_dir.glob(f"{EXECUTION_PREFIX}*/{STAGING}"):
+        if execution.is_dir() and not execution.is_symlink():
+            shutil.rmtree(execution, ignore_errors=True)
+            removed.append(execution)
+    return removed
 
 
 def run_locally(
@@ -74,14 +188,37 @@ def run_locally(
     progress: bool = True,
     code_root: Path = PROJECT_ROOT,
     parameters: Mapping[str, Any] | None = None,
+    warn: Callable[[str], None] = lambda text: print(f"warning: {text}", file=sys.stderr, flush=True),
 ) -> LocalRun:
     """Run the pipeline on the group folders under ``input_dir``; everything it writes goes under
-    ``output_dir``: ``<execution id>/groups/<group>/``, ``<execution id>/combined/``, logs and the caches."""
+    ``output_dir``: ``<execution id>/groups/<group>/``, ``<execution id>/combined/``, logs and the caches.
+    ``warn`` is given a line for each thing the run works around (an unusable cache, folders that are not
+    groups)."""
+    for name, flag in (("InputRoot", "--input"), ("OutputRoot", "--output")):
+        if name in (parameters or {}):
+            raise LocalUsageError(f"--param {name}: a local run sets it from {flag}")
+    check_roots(input_dir, output_dir)
+    input_dir, output_dir = input_dir.resolve(), output_dir.resolve()
+    chosen = input_groups(input_dir, groups, warn)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    with only_run_in(output_dir):
+        remove_leftovers_of_killed_runs(output_dir)
+        return _run(input_dir, output_dir, chosen, jobs, use_cache, progress, code_root, parameters, warn)
+
+
+def _run(
+    input_dir: Path,
+    output_dir: Path,
+    chosen: Sequence[str],
+    jobs: int | None,
+    use_cache: bool,
+    progress: bool,
+    code_root: Path,
+    parameters: Mapping[str, Any] | None,
+    warn: Callable[[str], None],
+) -> LocalRun:
     from steps.extract.sharding import usable_cpus
 
-    input_dir, output_dir = input_dir.resolve(), output_dir.resolve()
-    chosen = input_groups(input_dir, groups)
-    output_dir.mkdir(parents=True, exist_ok=True)
     codes = step_codes(code_root)
 
     def announce_build() -> None:
@@ -93,9 +230,14 @@ def run_locally(
     steps = {step.name: step for step in dag_steps(chosen)}
     local_roots = {"InputRoot": str(input_dir), "OutputRoot": str(output_dir)}
     values = default_parameters(definition, {**(parameters or {}), **local_roots})
-    execution_id = f"local-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"
+    execution_id = f"{EXECUTION_PREFIX}{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"
     cache_path = output_dir / CACHE_FILE
-    cache = load_cache(cache_path) if use_cache else {}
+    cache: CacheStore = {}
+    if use_cache:
+        loaded = load_cache(cache_path)
+        cache = loaded.steps
+        if loaded.unusable:
+            warn(loaded.unusable)
     processes = StepProcesses(
         definition, steps, codes, code_root, output_dir / execution_id, jobs or usable_cpus()
     )
@@ -120,4 +262,6 @@ def run_locally(
         raise LocalRunError(processes.failure_summary(failure.failed)) from failure
     finally:
         bars.close()
+        with contextlib.suppress(OSError):  # empty once every step's output moved into place
+            (output_dir / execution_id / STAGING).rmdir()
     return LocalRun(execution_id, outcomes, steps)

@@ -19,7 +19,7 @@ def run_step_module(
     first on the path, with ``arguments``, exactly ``environment``, and standard output and error into
     ``log`` (after what it holds). Its exit code is the module's (``SystemExit``), 1 for an exception (its
     traceback in the log)."""
-    descriptor = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    descriptor = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)  # the umask's mode
     os.dup2(descriptor, 1)
     os.dup2(descriptor, 2)
     os.close(descriptor)

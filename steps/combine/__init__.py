@@ -1,6 +1,6 @@
 """The combine step: every group's extract outputs into one dataset, signal statistics, a quality report.
 
 ``command`` is its command line; ``combining`` runs it: ``group_outputs`` reads and checks every group's
-outputs, ``dataset`` writes the dataset (standard names from ``signal_names``) to the ``destination``, and
-``signal_stats``, ``quality`` and ``report`` write the rest.
+outputs, ``dataset`` writes the dataset (standard names from ``signal_names``) to the ``destination`` (a local
+one only where ``dataset_folder`` allows), and ``signal_stats``, ``quality`` and ``report`` write the rest.
 """

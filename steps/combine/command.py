@@ -4,7 +4,8 @@ Runs as the Processing job's command (``python3 -m steps.combine.command``, give
 location with ``--group-output``; outputs in /opt/ml/processing/output), as
 ``waveform-pipeline combine``, and from the tests; all three parse their arguments with :func:`build_parser`
 and call :func:`run`. The pipeline builds the job's arguments with :func:`arguments`, so both ends of the
-command line are here. Empty strings count as "not given", so pipeline parameters can leave an option blank.
+command line are here. Empty strings count as "not given", so pipeline parameters can leave an option blank
+(but ``--groups ""`` names no group, and is refused).
 The combining code (pandas, pyarrow, matplotlib) is imported only once there is work to do.
 """
 
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from steps.contract.arguments import add_strict_option
 
 from .destination import DATASET_FOLDER, FROM_JOB_OUTPUT, aws_region, dataset_destination
+from .errors import CombineError, one_line
 
 if TYPE_CHECKING:
     from .combining import CombineResult
@@ -57,7 +59,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         "--groups",
         nargs="+",
         metavar="NAME",
-        help="combine these groups only, each of which must have outputs (default: every folder there)",
+        help="combine these groups only (--groups 30 31, or --groups 30,31), each of which must have outputs "
+        "(default: every folder there)",
     )
     parser.add_argument(
         "--dataset-dir", default="", help=f"local dataset folder (default: <output-dir>/{DATASET_FOLDER})"
@@ -112,33 +115,63 @@ def run(args: argparse.Namespace) -> int:
     try:
         destination = dataset_destination(args)
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return 2
-    from .combining import combine_groups
-    from .errors import CombineError
+    from .combining import REPORT_FILES, combine_groups
+    from .dataset_folder import check_local_folders
     from .group_outputs import group_folders
     from .group_sources import group_folders_of
 
     try:
+        groups = requested_groups(args.groups)
+        if args.group_output and groups is not None:
+            raise ValueError("give --group-output or --groups, not both")
+        inputs = [("--input-dir", args.input_dir)]
+        inputs += [
+            (f"--group-output {name}", Path(place))
+            for name, place in args.group_output or []
+            if not place.startswith("s3://")
+        ]
+        local = None
+        if isinstance(destination, Path):
+            local = ("--dataset-dir" if args.dataset_dir else "the dataset folder", destination)
+        check_local_folders(inputs, args.output_dir, REPORT_FILES, local)  # before anything is read
         if args.group_output:
-            if args.groups:
-                raise ValueError("give --group-output or --groups, not both")
             folders = group_folders_of(args.group_output, args.input_dir, aws_region(args))
         else:
-            folders = group_folders(args.input_dir, args.groups)
+            folders = group_folders(args.input_dir, groups)
         result = combine_groups(folders, args.output_dir, destination)
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except CombineError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     print(describe(result, args.output_dir))
     failed = failed_records(result)
     if args.strict and failed:
-        print(f"error: strict mode: {failed}; the dataset and reports are written", file=sys.stderr)
+        print(f"error: strict mode: {one_line(failed)}; the dataset and reports are written", file=sys.stderr)
         return 1
     return 0
+
+
+def requested_groups(values: Sequence[str] | None) -> list[str] | None:
+    """The groups ``--groups`` names, each value a name or a comma-separated list; None if not given."""
+    from .group_outputs import group_name_problem
+
+    if values is None:
+        return None
+    groups = [name.strip() for value in values for name in value.split(",")]
+    for value in values:
+        if not all(name.strip() for name in value.split(",")):
+            raise ValueError(
+                f"--groups {value!r} names an empty group: give names, as in --groups 30 31 or --groups 30,31"
+            )
+    for name in groups:
+        problem = group_name_problem(name)
+        if problem:
+            raise ValueError(f"--groups: {problem}")
+    return groups
 
 
 def failed_records(result: CombineResult) -> str:

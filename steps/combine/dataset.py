@@ -1,10 +1,12 @@
 """The combined dataset: every group's features plus ``signal_std``, as Parquet partitioned by group.
 
 Written group by group (one group in memory at a time), hive style (``group=30/…``), snappy-compressed:
-locally with pyarrow into a staging folder that replaces the target only once complete, or to S3 with
-awswrangler, encrypted with the given KMS key (else SSE-S3) and optionally registered in the Glue catalog:
-the table is pointed at the dataset and its partitions made exactly the dataset's groups only once every group
-is written (each pipeline execution writes a new URI; the table follows the newest).
+locally with pyarrow into a staging folder that replaces the target only once complete (only a folder this
+step wrote: see ``dataset_folder``; the staging and retired folders a killed run left beside it are removed
+first; files and folders get the umask's modes), or to S3 with awswrangler, encrypted with the given KMS
+key (else SSE-S3) and optionally registered in the Glue catalog: the table is pointed at the dataset and its
+partitions made exactly the dataset's groups only once every group is written (each pipeline execution writes
+a new URI; the table follows the newest).
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,7 +22,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.dataset as ds
 
+from steps.contract.atomic import PARTIAL_SUFFIX, remove_leftovers, temporary_folder
+
 from . import glue_table
+from .dataset_folder import check_replaceable, real_path, write_marker
 from .dataset_schema import ATHENA_TYPES, DATASET_SCHEMA, PARTITION_COLUMN
 from .destination import S3Dataset
 from .errors import DatasetWriteError
@@ -30,6 +34,7 @@ from .signal_names import standardise_signals
 log = logging.getLogger("steps.combine")
 
 GroupWriter = Callable[[pa.Table], None]
+RETIRED_SUFFIX = ".old"  # the previous dataset, moved aside while the new one takes its place
 
 
 def dataset_table(features: pa.Table) -> tuple[pa.Table, Counter[str]]:
@@ -44,11 +49,14 @@ def dataset_table(features: pa.Table) -> tuple[pa.Table, Counter[str]]:
 
 @contextmanager
 def local_dataset(target: Path) -> Iterator[GroupWriter]:
-    """A writer of groups into a staging folder beside ``target``; it replaces ``target`` once complete."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+    """A writer of groups into a staging folder beside ``target``; it replaces ``target`` once complete (the
+    caller has checked that ``target`` is a dataset of ours, or new, or empty)."""
+    target = real_path(target)  # a symbolic link to the dataset stays one; the folder it names is replaced
+    remove_leftovers(target.parent, [target.name], (PARTIAL_SUFFIX, RETIRED_SUFFIX))
+    staging = temporary_folder(target)
     try:
         yield lambda table: _write_local_partition(table, staging)
+        write_marker(staging)
         _replace_folder(staging, target)
     finally:
         if staging.exists():
@@ -72,10 +80,11 @@ def _write_local_partition(table: pa.Table, root: Path) -> None:
 
 def _replace_folder(staging: Path, target: Path) -> None:
     """Put ``staging`` where ``target`` is; a previous ``target`` is moved aside first, then removed."""
-    if not target.exists():
+    check_replaceable(target, "the dataset folder")  # again: it may have changed while the groups were read
+    if not os.path.lexists(target):
         os.replace(staging, target)
         return
-    retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+    retired = temporary_folder(target, RETIRED_SUFFIX)
     os.replace(target, retired)  # onto the empty folder just made: allowed by rename(2)
     os.replace(staging, target)
     shutil.rmtree(retired)

@@ -5,7 +5,8 @@ resolves), passed as a container argument rather than as a ProcessingInput: Crea
 10 inputs, and the code package plus one input per group would be 11 for ten groups. The arguments are part of
 the step's cache key just as the inputs were, so the combine step still re-runs exactly when a group step ran
 anew. The step fetches each S3 location into a folder of its own; a local folder (the local runner's) is read
-where it is.
+where it is. NAME is the group, as a folder's name is under ``--input-dir``: the outputs at LOCATION must name
+that group, and NAME must be a folder name (the S3 outputs are fetched into ``<input-dir>/NAME``).
 """
 
 from __future__ import annotations
@@ -15,12 +16,16 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .errors import GroupOutputError
-from .group_outputs import GroupFolder
+from .group_outputs import GroupFolder, group_name_problem
 
 
 def group_folders_of(sources: Sequence[Sequence[str]], fetch_into: Path, region: str) -> list[GroupFolder]:
     """A folder for each (name, location) pair: S3 locations are downloaded into ``fetch_into/<name>/``."""
     names = [name for name, _ in sources]
+    for name in names:
+        problem = group_name_problem(name)
+        if problem:
+            raise ValueError(f"--group-output: {problem}")
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise GroupOutputError(repeated[0], "given twice with --group-output")

@@ -1,7 +1,10 @@
 """``report.html``: the quality summary and signal statistics as plain tables, with two embedded plots.
 
 One self-contained file: no scripts, no external assets; the plots are PNGs drawn with matplotlib's Agg
-canvas (no display, no pyplot state) and embedded as base64 data URIs.
+canvas (no display, no pyplot state) and embedded as base64 data URIs. Signal names come from the records, so
+they are shown as they are: escaped in the HTML, and in the plots drawn as plain text (no mathtext: ``$`` and
+backslashes are themselves), characters that do not print written as escapes, a long name shortened. A plot
+shows at most :data:`MAX_BARS` signals, those with the most hours (the table has them all).
 """
 
 from __future__ import annotations
@@ -10,12 +13,16 @@ import base64
 import html
 import io
 import math
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+MAX_BARS = 60
+MAX_LABEL = 48  # characters of a signal's name a plot shows
 
 STYLE = """
 body { font-family: sans-serif; margin: 2em; color: #222; }
@@ -34,9 +41,13 @@ def render_report(quality: dict[str, Any], stats: pd.DataFrame) -> str:
         _section("Error reasons, commonest first", _errors_table(quality["errors"])),
         _section("Unknown signal names", _unknown_table(quality["unknown_signal_names"])),
         _section("Signals", _stats_table(stats)),
-        _section("Hours per signal", _image(hours_plot(stats), "hours of recording per signal")),
         _section(
-            "Valid fraction per signal", _image(valid_fraction_plot(stats), "valid fraction per signal")
+            "Hours per signal",
+            _image(hours_plot(stats), "hours of recording per signal") + _plotted_note(stats),
+        ),
+        _section(
+            "Valid fraction per signal",
+            _image(valid_fraction_plot(stats), "valid fraction per signal") + _plotted_note(stats),
         ),
     ]
     return (
@@ -106,6 +117,12 @@ def _image(png: bytes, description: str) -> str:
     return f'<img alt="{html.escape(description)}" src="data:image/png;base64,{encoded}">'
 
 
+def _plotted_note(stats: pd.DataFrame) -> str:
+    if len(stats) <= MAX_BARS:
+        return ""
+    return f"<p>The {MAX_BARS} signals with the most hours, of {len(stats):,}; the table lists them all.</p>"
+
+
 def hours_plot(stats: pd.DataFrame) -> bytes:
     return _bar_plot(stats, "hours", "hours of recording")
 
@@ -114,23 +131,40 @@ def valid_fraction_plot(stats: pd.DataFrame) -> bytes:
     return _bar_plot(stats, "valid_fraction", "fraction of samples valid", limit=(0.0, 1.0))
 
 
+def plot_label(signal: str, kind: str) -> str:
+    """How a plot shows a signal: characters that do not print (a newline, a control character) written as
+    escapes, a long name shortened, an empty one as ``""``."""
+    shown = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(signal)) or '""'
+    if len(shown) > MAX_LABEL:
+        shown = shown[: MAX_LABEL - 1] + "…"
+    return f"{shown} ({kind})"
+
+
 def _bar_plot(
     stats: pd.DataFrame, column: str, label: str, limit: tuple[float, float] | None = None
 ) -> bytes:
-    """A horizontal bar per (signal_std, kind), as PNG bytes."""
-    names = [f"{signal} ({kind})" for signal, kind in zip(stats["signal_std"], stats["kind"], strict=True)]
+    """A horizontal bar per (signal_std, kind), in the table's order, as PNG bytes."""
+    if len(stats) > MAX_BARS:
+        stats = stats.loc[stats["hours"].fillna(0).nlargest(MAX_BARS, keep="first").index.sort_values()]
+    pairs = zip(stats["signal_std"], stats["kind"], strict=True)
+    names = [plot_label(signal, kind) for signal, kind in pairs]
     figure = Figure(figsize=(7, 1.2 + 0.3 * max(len(names), 1)))
     FigureCanvasAgg(figure)
     axes = figure.subplots()
     if names:
-        axes.barh(names, stats[column].fillna(0).to_numpy(dtype=float), color="#4878a8")
+        positions = list(range(len(names)))  # not the names as categories: two names may show alike
+        axes.barh(positions, stats[column].fillna(0).to_numpy(dtype=float), color="#4878a8")
+        axes.set_yticks(positions, names, parse_math=False)
         axes.invert_yaxis()  # the table's order, top to bottom
     else:
         axes.text(0.5, 0.5, "no signals", ha="center", va="center", transform=axes.transAxes)
     if limit:
         axes.set_xlim(*limit)
     axes.set_xlabel(label)
-    figure.tight_layout()
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
+    with warnings.catch_warnings():
+        # a name in a script the default font lacks is drawn as boxes; that is no reason to warn
+        warnings.filterwarnings("ignore", message="Glyph .* missing from", category=UserWarning)
+        figure.tight_layout()
+        figure.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
     return buffer.getvalue()

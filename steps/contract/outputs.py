@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import pyarrow as pa
 
 FEATURES_FILE = "features.parquet"
@@ -36,3 +39,24 @@ FEATURE_COLUMNS = tuple(FEATURE_SCHEMA.names)
 # The counts of summary.json that add up across host shares and groups, and that the combine step checks
 # against the other two files: discovered = summarised + failed; rows and errors as the files hold them.
 SUMMARY_COUNTS = ("records_discovered", "records_summarised", "records_failed", "rows", "errors_reported")
+# Which share of the group's record sets the outputs hold, when the step ran on several instances: index
+# (from 0) and count. The combine step takes a group only with every share there, each once.
+SUMMARY_HOST_INDEX = "host_index"
+SUMMARY_HOST_COUNT = "host_count"
+
+# The extract step writes its three files as one set: summary.json last, naming the size and SHA-256 of the
+# other two under this key. A reader takes the files only if they are the ones the summary names, so a set
+# that a killed or failed run left half-replaced is never read as a whole one.
+SUMMARY_FILES_KEY = "files"
+DIGESTED_FILES = (FEATURES_FILE, ERRORS_FILE)
+
+
+def file_digest(path: Path) -> dict[str, int | str]:
+    """``{"bytes": size, "sha256": hex digest}`` of one output file."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+            size += len(block)
+    return {"bytes": size, "sha256": digest.hexdigest()}

@@ -68,13 +68,14 @@ def arguments(input_dir: Any, output_dir: Any, group: Any, input_version_argumen
 
 
 def run(args: argparse.Namespace) -> int:
+    from steps.contract.failure import printable
     from steps.contract.outputs import ERRORS_FILE
 
-    from .errors import InputFolderError
+    from .errors import InputFolderError, OutputWriteError
     from .extraction import extract_group
     from .sharding import HostShare, processing_host_share
 
-    group = args.group or args.input_dir.resolve().name
+    group = printable(args.group or args.input_dir.resolve().name)
     try:
         share = HostShare(*args.host) if args.host else processing_host_share()
         output_dir = args.output_dir / share.name if share.count > 1 else args.output_dir
@@ -86,13 +87,13 @@ def run(args: argparse.Namespace) -> int:
             host=share,
             input_version=args.input_version,
         )
-    except InputFolderError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (InputFolderError, OutputWriteError) as exc:
+        print(f"error: {printable(str(exc))}", file=sys.stderr)
         return exc.exit_code
     print(
         f"group {group}: {summary.records_summarised} of {summary.records_discovered} records summarised, "
         f"{summary.records_failed} failed, {summary.rows} rows, {summary.bytes_read / 1e6:.1f} MB "
-        f"in {summary.seconds:.2f} s on {summary.workers} workers -> {output_dir}"
+        f"in {summary.seconds:.2f} s on {summary.workers} workers -> {printable(str(output_dir))}"
     )
     if args.strict and summary.errors_reported:
         first = summary.failures[0]

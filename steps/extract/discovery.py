@@ -3,6 +3,11 @@
 Every single-segment header whose signals are stored in files is one record. Multi-segment master headers
 and layout headers give no rows of their own: a master's segment list ties its segments to the record set,
 dates them, and names the segments that should be there, so a missing one is reported.
+
+Whatever a file or folder does here (cannot be listed, is a FIFO, names another record, holds a date past the
+calendar, anything unforeseen), it becomes one failure of the header or folder concerned and the rest goes
+on; each header is one record, discovered once. Folders reached through symbolic links are read like any
+other, each real folder once (a link back to a folder already read is reported, not followed).
 """
 
 from __future__ import annotations
@@ -14,9 +19,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from steps.contract.failure import RecordFailure
+from steps.contract.failure import RecordFailure, printable
 
-from .errors import MissingSegmentError, RecordError, record_failure
+from .errors import (
+    FolderSeenTwiceError,
+    HeaderInvalidError,
+    InputFolderError,
+    MissingSegmentError,
+    RecordNameMismatchError,
+    UnreadableFolderError,
+    record_failure,
+)
 from .header import MultiSegmentHeader, RecordHeader, read_header, start_datetime
 from .record_summary import RecordTask
 
@@ -45,41 +58,118 @@ class FolderListing:
         return sum(self.sizes.values())
 
 
-def list_group(input_dir: Path) -> list[FolderListing]:
-    """Every folder under ``input_dir`` (any depth) that holds headers, with its file sizes; no file read."""
-    listings = []
+@dataclass
+class GroupListing:
+    folders: list[FolderListing]
+    failures: list[RecordFailure]  # folders that cannot be listed, or are reached a second time
+
+
+def list_group(input_dir: Path, group: str) -> GroupListing:
+    """Every folder under ``input_dir`` (any depth) that holds headers, with its file sizes; no file read.
+    Only ``input_dir`` itself must be listable: another that is not is reported, and listing goes on."""
+    try:
+        root = os.stat(input_dir)
+    except OSError as exc:
+        raise InputFolderError(f"input folder {input_dir} cannot be read: {exc.strerror or exc}") from exc
+    seen = {(root.st_dev, root.st_ino): input_dir}
+    listing = GroupListing([], [])
     pending = [input_dir]
     while pending:
         folder = pending.pop()
         headers: list[str] = []
         sizes: dict[str, int] = {}
-        with os.scandir(folder) as entries:
+        try:
+            with os.scandir(folder) as listed:
+                entries = sorted(listed, key=lambda entry: entry.name)  # the first of two links: by name
             for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    pending.append(Path(entry.path))
-                    continue
-                if entry.name.endswith(".hea"):
-                    headers.append(entry.name)
-                    continue  # a header is costed per record, not by its size
-                with contextlib.suppress(OSError):  # a broken file fails its record later, with its reason
-                    sizes[entry.name] = entry.stat().st_size
+                if _is_folder(entry):
+                    _visit(Path(entry.path), seen, pending, listing, input_dir, group)
+                elif entry.name.endswith(".hea"):
+                    headers.append(entry.name)  # a header is costed per record, not by its size
+                else:
+                    with contextlib.suppress(OSError):  # a broken file fails its record later
+                        sizes[entry.name] = entry.stat().st_size
+        except OSError as exc:
+            if folder == input_dir:
+                raise InputFolderError(
+                    f"input folder {input_dir} cannot be listed: {exc.strerror or exc}"
+                ) from exc
+            problem = UnreadableFolderError(f"folder cannot be listed: {exc.strerror or exc}")
+            listing.failures.append(record_failure(group, _relative(folder, input_dir) + "/", "", problem))
+            continue
         if headers:
-            listings.append(FolderListing(folder, tuple(sorted(headers)), sizes))
-    return sorted(listings, key=lambda listing: listing.path)
+            listing.folders.append(FolderListing(folder, tuple(sorted(headers)), sizes))
+    listing.folders.sort(key=lambda folder: folder.path)
+    listing.failures.sort(key=lambda failure: failure.path)
+    return listing
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()  # through a symbolic link too
+    except OSError:
+        return False  # e.g. a link loop: a file, whose record fails with its reason
+
+
+def _visit(
+    folder: Path,
+    seen: dict[tuple[int, int], Path],
+    pending: list[Path],
+    listing: GroupListing,
+    input_dir: Path,
+    group: str,
+) -> None:
+    """Queue a sub-folder, unless it is a folder already seen (through a symbolic link): that is reported."""
+    try:
+        status = folder.stat()
+    except OSError:
+        return  # gone since it was listed
+    identity = (status.st_dev, status.st_ino)
+    first = seen.get(identity)
+    if first is None:
+        seen[identity] = folder
+        pending.append(folder)
+        return
+    target = os.readlink(folder) if folder.is_symlink() else "the same folder"
+    problem = FolderSeenTwiceError(
+        f"folder {_relative(folder, input_dir)} (a link to {printable(target)}) is folder "
+        f"{_relative(first, input_dir)}, already read: not read again"
+    )
+    listing.failures.append(record_failure(group, _relative(folder, input_dir) + "/", "", problem))
 
 
 def discover_folder(listing: FolderListing, input_dir: Path, group: str) -> Discovery:
-    """Parse a folder's headers: its records, its masters' segment lists, and what fails or is missing."""
+    """Parse a folder's headers: its records, its masters' segment lists, and what fails or is missing. Never
+    raises: whatever escapes the per-header checks fails the folder's headers not yet reported, as one
+    record each, so the counts still reconcile."""
     found = Discovery()
+    try:
+        _discover(listing, input_dir, group, found)
+    except Exception as exc:  # the boundary of a record set: it fails, the group goes on
+        reported = {failure.path for failure in found.failures} | {task.relative_path for task in found.tasks}
+        for name in listing.headers:
+            relative = _relative(listing.path / name, input_dir)
+            if relative not in reported:
+                found.failures.append(record_failure(group, relative, _stem(name), exc))
+    return found
+
+
+def _discover(listing: FolderListing, input_dir: Path, group: str, found: Discovery) -> None:
     records: list[tuple[Path, RecordHeader]] = []
     masters: list[tuple[Path, MultiSegmentHeader]] = []
     for name in listing.headers:
         path = listing.path / name
+        relative = _relative(path, input_dir)
         try:
             header = read_header(path)
-        except RecordError as exc:
+            if header.name != _stem(name):
+                raise RecordNameMismatchError(
+                    f"header {printable(name)} names record {header.name!r}: WFDB reads record "
+                    f"{header.name} from {header.name}.hea"
+                )
+        except Exception as exc:  # any failure of one header fails its record only
             found.headers["unparsable"] += 1
-            found.failures.append(record_failure(group, _relative(path, input_dir), path.stem, exc))
+            found.failures.append(record_failure(group, relative, _stem(name), exc))
             continue
         if isinstance(header, MultiSegmentHeader):
             found.headers["master"] += 1
@@ -90,41 +180,74 @@ def discover_folder(listing: FolderListing, input_dir: Path, group: str) -> Disc
             found.headers["record"] += 1
             records.append((path, header))
 
-    segment_starts = _segment_start_times(masters)
+    segment_starts = _segment_start_times(masters, input_dir, group, found)
     record_set = _relative(listing.path, input_dir)
     for path, header in records:
-        start = _start_time(header, segment_starts.get(path.stem))
+        try:
+            start = _start_time(header, segment_starts.get(path.stem))
+        except OverflowError:
+            found.failures.append(
+                record_failure(group, _relative(path, input_dir), header.name, _calendar_error(path, header))
+            )
+            continue
         found.tasks.append(_record_task(input_dir, group, record_set, path, header, start, listing.sizes))
 
-    present = {name[: -len(".hea")] for name in listing.headers}
+    present = {_stem(name) for name in listing.headers}
+    missing: dict[str, Path] = {}  # each missing segment once, however many times masters list it
     for path, master in masters:
         for segment, _length in master.segments:
             if segment != "~" and segment not in present:
-                problem = MissingSegmentError(
-                    f"segment {segment} listed by master header {path.name} is missing"
-                )
-                relative = _relative(listing.path / f"{segment}.hea", input_dir)
-                found.failures.append(record_failure(group, relative, segment, problem))
-    return found
+                missing.setdefault(segment, path)
+    for segment, path in missing.items():
+        problem = MissingSegmentError(
+            f"segment {segment} listed by master header {printable(path.name)} is missing"
+        )
+        relative = _relative(listing.path / f"{segment}.hea", input_dir)
+        found.failures.append(record_failure(group, relative, segment, problem))
+
+
+def _stem(header_name: str) -> str:
+    return header_name[: -len(".hea")]
 
 
 def _relative(path: Path, input_dir: Path) -> str:
-    return path.relative_to(input_dir).as_posix()
+    """A path in the group folder as outputs name it: always valid UTF-8 (see ``printable``)."""
+    return printable(path.relative_to(input_dir).as_posix())
 
 
-def _segment_start_times(masters: list[tuple[Path, MultiSegmentHeader]]) -> dict[str, dt.datetime]:
-    """Start of every segment a dated master lists: master start + preceding samples / fs."""
+def _segment_start_times(
+    masters: list[tuple[Path, MultiSegmentHeader]], input_dir: Path, group: str, found: Discovery
+) -> dict[str, dt.datetime]:
+    """Start of every segment a dated master lists: master start + preceding samples / fs. A master whose
+    segments would end past the calendar's last day fails (its segments are summarised, undated by it)."""
     starts: dict[str, dt.datetime] = {}
-    for _path, master in masters:
+    for path, master in masters:
         origin = start_datetime(master.base_date, master.base_time)
         if origin is None:
             continue
         offset = 0
-        for segment, length in master.segments:
-            if segment != "~":
-                starts[segment] = origin + dt.timedelta(seconds=offset / master.fs)
-            offset += length
+        mine: dict[str, dt.datetime] = {}
+        try:
+            for segment, length in master.segments:
+                if segment != "~":
+                    mine[segment] = origin + dt.timedelta(seconds=offset / master.fs)
+                offset += length
+            origin + dt.timedelta(seconds=offset / master.fs)  # the master's end must be a date too
+        except OverflowError:
+            found.failures.append(
+                record_failure(group, _relative(path, input_dir), master.name, _calendar_error(path, master))
+            )
+            continue
+        starts.update(mine)
     return starts
+
+
+def _calendar_error(path: Path, header: MultiSegmentHeader | RecordHeader) -> HeaderInvalidError:
+    return HeaderInvalidError(
+        f"header {printable(path.name)}: base date {header.base_date} and time {header.base_time} with "
+        f"{header.sig_len if isinstance(header, RecordHeader) else 'its segments'} samples at {header.fs} Hz "
+        "reach past the calendar's last day (9999-12-31)"
+    )
 
 
 def _start_time(header: RecordHeader, from_master: dt.datetime | None) -> str | None:

@@ -12,7 +12,7 @@ import logging
 import resource
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -21,11 +21,10 @@ from typing import Any
 import pyarrow as pa
 
 from steps.contract.failure import RecordFailure
-from steps.contract.outputs import ERRORS_FILE, FEATURES_FILE, SUMMARY_FILE
 
 from .discovery import Discovery, FolderListing, discover_folder, list_group
-from .errors import EmptyGroupError, InputFolderError, RecordError, record_failure
-from .outputs import features_table, sorted_features, write_errors, write_features, write_summary
+from .errors import EmptyGroupError, InputFolderError, OutputWriteError, record_failure
+from .outputs import features_table, remove_output_leftovers, sorted_features, write_group_outputs
 from .record_summary import Histograms, RecordTask, rows_from_histograms, summarise_range, summarise_record
 from .sharding import FolderWork, HostShare, RecordWork, Work, balance, chunk_count, record_work, usable_cpus
 from .worker_pool import WorkerDied, run_in_workers
@@ -48,30 +47,47 @@ class PartialRecord:
 
 @dataclass
 class ChunkResult:
+    """What some work gave: records by the path of their header (each discovered once, then summarised or
+    failed), their rows, and the counts of the summary."""
+
     headers: Counter[str] = field(default_factory=Counter)
-    records_discovered: int = 0
-    rows: list[dict[str, Any]] = field(default_factory=list)  # while summarising; then as tables
+    discovered: list[str] = field(default_factory=list)
+    summarised: list[str] = field(default_factory=list)
+    rows: list[tuple[RecordTask, list[dict[str, Any]]]] = field(default_factory=list)  # then as tables
     tables: list[pa.Table] = field(default_factory=list)  # columnar: cheap to send back and to sort
     failures: list[RecordFailure] = field(default_factory=list)
     partials: list[PartialRecord] = field(default_factory=list)
-    records_summarised: int = 0
     bytes_read: int = 0
     peak_rss_mb: float = 0.0
 
     def add_discovery(self, discovery: Discovery) -> None:
         self.headers.update(discovery.headers)
-        self.records_discovered += discovery.records_discovered
+        self.discovered.extend(task.relative_path for task in discovery.tasks)
+        self.discovered.extend(failure.path for failure in discovery.failures)
         self.failures.extend(discovery.failures)
 
     def merge(self, other: ChunkResult) -> None:
         self.headers.update(other.headers)
-        self.records_discovered += other.records_discovered
+        self.discovered.extend(other.discovered)
+        self.summarised.extend(other.summarised)
         self.tables.extend(other.tables)
         self.failures.extend(other.failures)
         self.partials.extend(other.partials)
-        self.records_summarised += other.records_summarised
         self.bytes_read += other.bytes_read
         self.peak_rss_mb = max(self.peak_rss_mb, other.peak_rss_mb)
+
+    def table_rows(self) -> None:
+        """The rows summarised so far, as one table; a record whose rows do not convert fails alone."""
+        try:
+            self.tables.append(features_table([row for _, rows in self.rows for row in rows]))
+        except Exception:  # find the record at fault: the boundary is the record, not the chunk
+            for task, rows in self.rows:
+                try:
+                    self.tables.append(features_table(rows))
+                except Exception as exc:
+                    self.summarised.remove(task.relative_path)
+                    self.failures.append(record_failure(task.group, task.relative_path, task.record, exc))
+        self.rows = []
 
 
 def summarise_chunk(items: list[Work], input_dir: Path, group: str) -> ChunkResult:
@@ -79,14 +95,13 @@ def summarise_chunk(items: list[Work], input_dir: Path, group: str) -> ChunkResu
     result = ChunkResult()
     for item in items:
         if isinstance(item, FolderWork):
-            discovery = discover_folder(item.listing, input_dir, group)
+            discovery = discover_folder(item.listing, input_dir, group)  # never raises: see its boundary
             result.add_discovery(discovery)
             for task in discovery.tasks:
                 _summarise(RecordWork(task), result)
         else:
             _summarise(item, result)
-    result.tables.append(features_table(result.rows))
-    result.rows = []
+    result.table_rows()
     result.peak_rss_mb = peak_rss_mb()
     return result
 
@@ -96,19 +111,14 @@ def _summarise(item: RecordWork, result: ChunkResult) -> None:
     try:
         if item.frame_end is None:
             rows, read = summarise_record(task)
-            result.rows.extend(rows)
-            result.records_summarised += 1
+            result.rows.append((task, rows))
+            result.summarised.append(task.relative_path)
         else:
             histograms, read = summarise_range(task, item.frame_start, item.frame_end)
             result.partials.append(PartialRecord(task, item.part, item.parts, histograms))
         result.bytes_read += read
-    except RecordError as exc:
-        result.failures.append(record_failure(task.group, task.relative_path, task.record, exc))
     except Exception as exc:  # one record's surprise never takes the group down: it is reported instead
-        message = f"{type(exc).__name__}: {exc}"
-        result.failures.append(
-            RecordFailure(task.group, task.relative_path, task.record, "unexpected_error", message)
-        )
+        result.failures.append(record_failure(task.group, task.relative_path, task.record, exc))
 
 
 def peak_rss_mb() -> float:
@@ -139,6 +149,8 @@ class GroupSummary:
     peak_rss_mb_per_worker: float
     errors_reported: int
     host: str
+    host_index: int
+    host_count: int
     input_version: str
     failures: list[RecordFailure]
 
@@ -159,18 +171,18 @@ def extract_group(
 ) -> GroupSummary:
     """Summarise every record of a group folder into features.parquet, errors.jsonl and summary.json."""
     started = time.perf_counter()
-    if not input_dir.exists():
-        raise InputFolderError(f"input folder {input_dir} does not exist")
-    if not input_dir.is_dir():
-        raise InputFolderError(f"input {input_dir} is not a folder")
+    check_folders(input_dir, output_dir)
     workers = workers or usable_cpus()
-    every_listing = list_group(input_dir)
-    listings = host.take(every_listing)
+    every_listing = list_group(input_dir, group)
+    listings = host.take(every_listing.folders)
     log.info(
         "group %s: %d record-set folders (host %d of %d)", group, len(listings), host.index + 1, host.count
     )
 
     total = ChunkResult()
+    if host.index == 0:  # folders that cannot be read are reported once, by the first host share
+        total.discovered.extend(failure.path for failure in every_listing.failures)
+        total.failures.extend(every_listing.failures)
     items: list[Work] = []
     folders = [FolderWork(listing) for listing in listings]
     fair_share = sum(folder.cost for folder in folders) / chunk_count(workers)
@@ -183,23 +195,19 @@ def extract_group(
             items.append(folder)
     for result in _run_chunks(balance(items, chunk_count(workers)), workers, input_dir, group):
         total.merge(result)
-    partials: dict[str, list[PartialRecord]] = {}
-    for piece in total.partials:
-        partials.setdefault(piece.task.relative_path, []).append(piece)
-    merged_rows, merged = _merge_partials(partials, {failure.path for failure in total.failures})
-    total.tables.append(features_table(merged_rows))
-    total.records_summarised += merged
-    failures = sorted(_one_failure_per_record(total.failures), key=lambda failure: failure.path)
+    _merge_partials(total)
+    failures = _reconciled_failures(total, group)
     # An empty group is reported once, by the first host share, not by every instance of the step.
-    reported = failures + (_group_problems(input_dir, group, every_listing) if host.index == 0 else [])
+    first_share = host.index == 0
+    reported = failures + (_group_problems(input_dir, group, every_listing.folders) if first_share else [])
     features = sorted_features(total.tables)
 
     summary = GroupSummary(
         group=group,
         headers_found=total.headers.total(),
         headers_by_kind=dict(sorted(total.headers.items())),
-        records_discovered=total.records_discovered,
-        records_summarised=total.records_summarised,
+        records_discovered=len(set(total.summarised)) + len(failures),
+        records_summarised=len(set(total.summarised)),
         records_failed=len(failures),
         rows=features.num_rows,
         bytes_read=total.bytes_read,
@@ -208,15 +216,33 @@ def extract_group(
         peak_rss_mb_per_worker=total.peak_rss_mb,
         errors_reported=len(reported),
         host=f"{host.name} ({host.index + 1} of {host.count})",
+        host_index=host.index,
+        host_count=host.count,
         input_version=input_version,
         failures=reported,
     )
-    output_dir.mkdir(parents=True, exist_ok=True)
-    write_features(features, output_dir / FEATURES_FILE)
-    write_errors(reported, output_dir / ERRORS_FILE)
     summary.seconds = time.perf_counter() - started
-    write_summary(summary.as_json(), output_dir / SUMMARY_FILE)
+    try:
+        write_group_outputs(output_dir, features, reported, summary.as_json())
+    except OSError as exc:
+        raise OutputWriteError(f"cannot write the outputs to {output_dir}: {exc.strerror or exc}") from exc
     return summary
+
+
+def check_folders(input_dir: Path, output_dir: Path) -> None:
+    """The input folder must be a folder, and the output folder must not lie inside it (the next run would
+    read it as a record set); leftovers of a killed run into the output folder are removed."""
+    if not input_dir.exists():
+        raise InputFolderError(f"input folder {input_dir} does not exist")
+    if not input_dir.is_dir():
+        raise InputFolderError(f"input {input_dir} is not a folder")
+    resolved = input_dir.resolve()
+    if output_dir.resolve() == resolved or resolved in output_dir.resolve().parents:
+        raise InputFolderError(
+            f"output folder {output_dir} is inside the input folder {input_dir}: choose one outside it"
+        )
+    for path in remove_output_leftovers(output_dir):
+        log.info("removed %s, left by a run that did not finish", path)
 
 
 def _run_chunks(chunks: list[list[Work]], workers: int, input_dir: Path, group: str) -> Iterator[ChunkResult]:
@@ -299,32 +325,47 @@ def _worker_died(work: RecordWork, group: str, reason: str) -> ChunkResult:
     return ChunkResult(failures=[failure])
 
 
-def _merge_partials(
-    partials: dict[str, list[PartialRecord]], failed_paths: set[str]
-) -> tuple[list[dict[str, Any]], int]:
-    rows: list[dict[str, Any]] = []
-    merged = 0
+def _merge_partials(total: ChunkResult) -> None:
+    """The split records whose frame ranges all succeeded, merged into rows; a record with a failed range is
+    reported once, as failed."""
+    partials: dict[str, list[PartialRecord]] = {}
+    for piece in total.partials:
+        partials.setdefault(piece.task.relative_path, []).append(piece)
+    failed = {failure.path for failure in total.failures}
     for path, pieces in partials.items():
-        if path in failed_paths:
-            continue  # a range failed: the record is reported once, as failed
+        if path in failed:
+            continue
         pieces.sort(key=lambda piece: piece.part)
         first = pieces[0]
-        if [piece.part for piece in pieces] != list(range(first.parts)):
-            raise RuntimeError(f"internal error: ranges of {path} missing after summarising")
-        for piece in pieces[1:]:
-            for index, histogram in piece.histograms.items():
-                first.histograms[index].merge(histogram)
-        rows.extend(rows_from_histograms(first.task, first.task.header.sig_len or 0, first.histograms))
-        merged += 1
-    return rows, merged
+        task = first.task
+        try:
+            if [piece.part for piece in pieces] != list(range(first.parts)):
+                raise RuntimeError(f"internal error: frame ranges of {path} missing after summarising")
+            for piece in pieces[1:]:
+                for index, histogram in piece.histograms.items():
+                    first.histograms[index].merge(histogram)
+            rows = rows_from_histograms(task, task.header.sig_len or 0, first.histograms)
+        except Exception as exc:
+            total.failures.append(record_failure(task.group, path, task.record, exc))
+            continue
+        total.rows.append((task, rows))
+        total.summarised.append(path)
+    total.partials = []
+    total.table_rows()
 
 
-def _one_failure_per_record(failures: Iterable[RecordFailure]) -> list[RecordFailure]:
-    """A split record whose ranges all failed is one failed record."""
+def _reconciled_failures(total: ChunkResult, group: str) -> list[RecordFailure]:
+    """One failure per failed record, in path order. Every record discovered is summarised or failed, once:
+    a record discovered but neither (which would be a bug) is reported rather than silently missing."""
     unique: dict[str, RecordFailure] = {}
-    for failure in failures:
-        unique.setdefault(failure.path, failure)
-    return list(unique.values())
+    for failure in total.failures:
+        unique.setdefault(failure.path, failure)  # a split record whose ranges failed is one failed record
+    summarised = set(total.summarised)
+    for path in dict.fromkeys(total.discovered):
+        if path not in summarised and path not in unique:
+            message = "internal error: the record was discovered but neither summarised nor reported"
+            unique[path] = RecordFailure(group, path, Path(path).stem, "unexpected_error", message)
+    return sorted(unique.values(), key=lambda failure: failure.path)
 
 
 def _group_problems(input_dir: Path, group: str, listings: list[FolderListing]) -> list[RecordFailure]:

@@ -10,13 +10,30 @@ field.
 from __future__ import annotations
 
 import datetime as dt
+import math
+import os
+import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
-from .errors import EmptyFileError, HeaderEncodingError, HeaderUnparsableError, UnreadableFileError
+from steps.contract.failure import printable
+
+from .errors import (
+    EmptyFileError,
+    HeaderEncodingError,
+    HeaderInvalidError,
+    HeaderTooLargeError,
+    HeaderUnparsableError,
+    UnreadableFileError,
+)
 from .wfdb_spec import RECORD_LINE, SEGMENT_LINE, SIGNAL_LINE, header_lines, parse_base_time
 
 DEFAULT_FS = 250.0  # wfdb's read default for a record line without a sampling frequency
+# A header is text of a line per signal or segment: MIMIC-III's largest master headers are tens of KB. The cap
+# keeps a file named .hea that is not a header (a disk image, a device) from being read into memory whole.
+MAX_HEADER_BYTES = 16 << 20
 DEFAULT_ADC_GAIN = 200.0  # WFDB: a missing or zero ADC gain means 200
 DEFAULT_UNITS = "mV"
 
@@ -73,19 +90,54 @@ Header = RecordHeader | MultiSegmentHeader
 
 def read_header(path: Path) -> Header:
     """Read and parse one ``.hea`` file; every failure is a :class:`RecordError` with one clear line."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise UnreadableFileError(f"cannot read header {path.name}: {exc.strerror or exc}") from exc
+    name = printable(path.name)
+    raw = _read_regular_file(path, name)
     if not raw:
-        raise EmptyFileError(f"header {path.name} is empty (0 bytes)")
+        raise EmptyFileError(f"header {name} is empty (0 bytes)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise HeaderEncodingError(
-            f"header {path.name} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
+            f"header {name} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
         ) from exc
-    return parse_header(text, source=path.name)
+    return parse_header(text, source=name)
+
+
+def _read_regular_file(path: Path, name: str) -> bytes:
+    """The bytes of a regular file of at most ``MAX_HEADER_BYTES``. Opened without blocking and checked on
+    the open descriptor, so a FIFO nobody writes or a device is refused, not waited on or read forever."""
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise UnreadableFileError(f"cannot read header {name}: {exc.strerror or exc}") from exc
+    try:
+        status = os.fstat(handle)
+        if not stat.S_ISREG(status.st_mode):
+            raise UnreadableFileError(f"header {name} is not a regular file but {_file_kind(status.st_mode)}")
+        if status.st_size > MAX_HEADER_BYTES:
+            raise HeaderTooLargeError(
+                f"header {name} holds {status.st_size} bytes, more than a header's {MAX_HEADER_BYTES}"
+            )
+        with os.fdopen(handle, "rb", closefd=False) as stream:
+            raw = stream.read(MAX_HEADER_BYTES + 1)
+    except OSError as exc:
+        raise UnreadableFileError(f"cannot read header {name}: {exc.strerror or exc}") from exc
+    finally:
+        os.close(handle)
+    if len(raw) > MAX_HEADER_BYTES:  # grew while read
+        raise HeaderTooLargeError(f"header {name} holds more than a header's {MAX_HEADER_BYTES} bytes")
+    return raw
+
+
+def _file_kind(mode: int) -> str:
+    kinds = {
+        stat.S_ISFIFO: "a FIFO",
+        stat.S_ISCHR: "a character device",
+        stat.S_ISBLK: "a block device",
+        stat.S_ISSOCK: "a socket",
+        stat.S_ISDIR: "a folder",
+    }
+    return next((kind for test, kind in kinds.items() if test(mode)), "not a regular file")
 
 
 def parse_header(text: str, source: str = "header") -> Header:
@@ -96,20 +148,26 @@ def parse_header(text: str, source: str = "header") -> Header:
     if match is None or not match.group("n_sig"):
         raise HeaderUnparsableError(f"{source}: record line is not WFDB syntax: {lines[0][:80]!r}")
     fields = match.groupdict()
+    where = f"{source}: record line"
     name = fields["record_name"]
-    n_sig = int(fields["n_sig"])
-    fs = float(fields["fs"]) if fields["fs"] else DEFAULT_FS
-    sig_len = int(fields["sig_len"]) if fields["sig_len"] else None
-    try:
-        base_time = parse_base_time(fields["base_time"]) if fields["base_time"] else None
-        base_date = (
-            dt.datetime.strptime(fields["base_date"], "%d/%m/%Y").date() if fields["base_date"] else None
+    n_sig = _field(fields, "n_sig", int, where) or 0  # never absent: the record line's pattern requires it
+    fs = _field(fields, "fs", float, where)
+    _field(fields, "counter_freq", float, where)  # unused, but wfdb refuses a header whose value is no number
+    _field(fields, "base_counter", float, where)
+    sig_len = _field(fields, "sig_len", int, where)
+    base_time = _field(fields, "base_time", parse_base_time, where)
+    base_date = _field(fields, "base_date", _parse_date, where)
+    if fs is None:
+        fs = DEFAULT_FS
+    elif not (math.isfinite(fs) and fs > 0):
+        raise HeaderInvalidError(
+            f"{where}: sampling frequency (fs) {fields['fs']!r} is not a positive number"
         )
-    except ValueError as exc:
-        raise HeaderUnparsableError(f"{source}: bad base time or date in record line: {exc}") from exc
 
     body = lines[1:]
     if fields["n_seg"]:
+        if not body:  # wfdb fails on it too (it reads the first segment's length)
+            raise HeaderUnparsableError(f"{source}: multi-segment header lists no segments")
         return MultiSegmentHeader(
             name=name,
             n_sig=n_sig,
@@ -132,35 +190,89 @@ def _parse_signal_line(index: int, line: str, source: str) -> SignalSpec:
     if match is None or not match.group("fmt"):
         raise HeaderUnparsableError(f"{source}: signal line {index + 1} is not WFDB syntax: {line[:80]!r}")
     f = match.groupdict()
-    try:
-        gain = float(f["adc_gain"]) if f["adc_gain"] else DEFAULT_ADC_GAIN
-    except ValueError as exc:
-        raise HeaderUnparsableError(
-            f"{source}: signal line {index + 1} has a bad ADC gain {f['adc_gain']!r}"
-        ) from exc
-    adc_zero = int(f["adc_zero"]) if f["adc_zero"] else None
-    # As in wfdb: a missing baseline defaults to the ADC zero, else 0.
-    baseline = int(f["baseline"]) if f["baseline"] else (adc_zero if adc_zero is not None else 0)
+    where = f"{source}: signal line {index + 1}"
+    gain = _field(f, "adc_gain", float, where)
+    if gain is not None and not math.isfinite(gain):
+        raise HeaderInvalidError(f"{where}: ADC gain (adc_gain) {f['adc_gain']!r} is not a finite number")
+    adc_zero = _field(f, "adc_zero", int, where)
+    baseline = _field(f, "baseline", int, where)
+    for unused in ("adc_res", "checksum", "block_size"):  # wfdb refuses a header whose value is no number
+        _field(f, unused, int, where)
+    samps_per_frame = _field(f, "samps_per_frame", int, where)
+    skew = _field(f, "skew", int, where)
+    byte_offset = _field(f, "byte_offset", int, where)
     return SignalSpec(
         index=index,
         name=f["sig_name"] or "",
         file_name=f["file_name"],
         fmt=f["fmt"],
-        samps_per_frame=int(f["samps_per_frame"]) if f["samps_per_frame"] else 1,
-        skew=int(f["skew"]) if f["skew"] else 0,
-        byte_offset=int(f["byte_offset"]) if f["byte_offset"] else 0,
-        adc_gain=gain if gain != 0 else DEFAULT_ADC_GAIN,
-        baseline=baseline,
+        samps_per_frame=1 if samps_per_frame is None else samps_per_frame,
+        skew=skew or 0,
+        byte_offset=byte_offset or 0,
+        adc_gain=gain if gain else DEFAULT_ADC_GAIN,  # WFDB: a missing or zero gain means 200
+        # As in wfdb: a missing baseline defaults to the ADC zero, else 0.
+        baseline=baseline if baseline is not None else (adc_zero if adc_zero is not None else 0),
         units=f["units"] or DEFAULT_UNITS,
-        init_value=int(f["init_value"]) if f["init_value"] else None,
+        init_value=_field(f, "init_value", int, where),
     )
+
+
+Value = TypeVar("Value")
+
+FIELD_NAMES = {
+    "n_sig": "number of signals",
+    "fs": "sampling frequency",
+    "counter_freq": "counter frequency",
+    "base_counter": "base counter value",
+    "sig_len": "number of samples",
+    "base_time": "base time",
+    "base_date": "base date",
+    "adc_gain": "ADC gain",
+    "adc_zero": "ADC zero",
+    "baseline": "baseline",
+    "adc_res": "ADC resolution",
+    "checksum": "checksum",
+    "block_size": "block size",
+    "samps_per_frame": "samples per frame",
+    "skew": "skew",
+    "byte_offset": "byte offset",
+    "init_value": "initial value",
+    "seg_len": "segment length",
+}
+
+
+def _field(fields: dict[str, str], key: str, convert: Callable[[str], Value], where: str) -> Value | None:
+    """One field of a header line, converted as wfdb converts it (None when absent); a value that does not
+    convert is a :class:`HeaderUnparsableError` naming the field and the value."""
+    text = fields[key]
+    if not text:
+        return None
+    try:
+        return convert(text)
+    except (ValueError, OverflowError) as exc:
+        raise HeaderUnparsableError(
+            f"{where}: {FIELD_NAMES[key]} ({key}) {text[:40]!r} is not {_expected(convert)}"
+        ) from exc
+
+
+def _expected(convert: Callable[[str], object]) -> str:
+    if convert is int:
+        return "a whole number"
+    if convert is float:
+        return "a number"
+    return "a valid date" if convert is _parse_date else "a valid time of day"
+
+
+def _parse_date(text: str) -> dt.date:
+    return dt.datetime.strptime(text, "%d/%m/%Y").date()
 
 
 def _parse_segment_line(line: str, source: str) -> tuple[str, int]:
     match = SEGMENT_LINE.match(line)
     if match is None:
         raise HeaderUnparsableError(f"{source}: segment line is not WFDB syntax: {line[:80]!r}")
-    return match.group("seg_name"), int(match.group("seg_len"))
+    length = _field(match.groupdict(), "seg_len", int, f"{source}: segment line")
+    return match.group("seg_name"), length or 0
 
 
 def start_datetime(base_date: dt.date | None, base_time: dt.time | None) -> dt.datetime | None:

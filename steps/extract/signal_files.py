@@ -147,6 +147,11 @@ def _frames_held(signal_file: SignalFile, sig_len: int | None, size: int) -> int
         return sig_len
     per_frame = signal_file.frame_bytes
     if sig_len is None:
+        if size <= signal_file.byte_offset:
+            raise TruncatedSignalError(
+                f"{signal_file.path.name} holds {size} bytes, no samples after its byte offset "
+                f"{signal_file.byte_offset}, and the header gives no length"
+            )
         frames = (size - signal_file.byte_offset) / per_frame
         if frames != int(frames):
             raise SignalCountMismatchError(

@@ -28,6 +28,7 @@ from pipeline.local.cache import CACHE_FILE
 from pipeline.local.run import run_locally
 from pipeline.step_code import PROJECT_ROOT
 from scripts.sample_data.mimic_sample import generate
+from tests.pipeline.blocking_checkout import BLOCKED, blocking_checkout
 
 # More groups than the one CPU the run may use (--jobs 1): the extract steps run one after another, so the
 # first is remembered well before the last.
@@ -66,12 +67,13 @@ def runs() -> Iterator[list[subprocess.Popen[str]]]:
 
 
 def start_run(
-    data: Path, output: Path, runs: list[subprocess.Popen[str]], *extra: str
+    data: Path, output: Path, runs: list[subprocess.Popen[str]], *extra: str, checkout: Path = PROJECT_ROOT
 ) -> subprocess.Popen[str]:
+    """``run-local`` of the code in ``checkout`` (its working folder), as a process of its own."""
     command = [sys.executable, "-m", "pipeline", "run-local", "--input", str(data), "--output", str(output)]
     process = subprocess.Popen(
         [*command, "--jobs", "1", "--no-progress", *extra],
-        cwd=PROJECT_ROOT,
+        cwd=checkout,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -198,12 +200,9 @@ def test_ctrl_c_ends_a_step_that_the_signal_did_not_reach(
     data = tmp_path / "data"
     for group in ["30", "31"]:
         shutil.copytree(sample / group, data / group)
-    # A header that is a named pipe nobody writes to: group 31's step blocks on it until it is ended.
-    blocker = data / "31" / "3199999" / "3199999.hea"
-    blocker.parent.mkdir()
-    os.mkfifo(blocker)
+    checkout = blocking_checkout(tmp_path, "31")  # group 31's step runs until it is ended
     output = tmp_path / "out"
-    run = start_run(data, output, runs)
+    run = start_run(data, output, runs, checkout=checkout)
     deadline = time.monotonic() + DEADLINE
     while time.monotonic() < deadline and run.poll() is None and not step_processes(run, "Extract31"):
         time.sleep(0.02)
@@ -218,8 +217,8 @@ def test_ctrl_c_ends_a_step_that_the_signal_did_not_reach(
     assert {p.name for p in (execution / "groups").iterdir()} == {"30"}
     assert_no_staging_left(execution)
 
-    blocker.unlink()
-    rerun = start_run(data, output, runs)
+    (checkout / BLOCKED).unlink()  # group 31's step runs as usual now, with the same code
+    rerun = start_run(data, output, runs, checkout=checkout)
     out, err = finish(rerun, "the rerun")
     assert rerun.returncode == 0, err
     assert (

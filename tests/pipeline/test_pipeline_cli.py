@@ -143,7 +143,7 @@ def test_settings_errors_are_one_line(deployable: Cli, monkeypatch: pytest.Monke
         "or set it in the config file\n"
     )
     code, _, err = deployable("definition", "--bucket", "b", "--groups", "30,x-1")
-    assert code == 1 and err == "error: groups: 'x-1' is not a group folder name (letters and digits)\n"
+    assert code == 1 and err == "error: --groups: 'x-1' is not a group folder name (letters and digits)\n"
     code, _, err = deployable("status")
     assert code == 1 and err.startswith("error: ListPipelineExecutions failed: ") and err.count("\n") == 1
     assert f"Could not find pipeline with PipelineName {PIPELINE}" in err  # the service's own words

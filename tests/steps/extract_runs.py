@@ -9,6 +9,8 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from steps.contract.outputs import DIGESTED_FILES, SUMMARY_FILE, SUMMARY_FILES_KEY, file_digest
+
 
 @dataclass
 class ExtractRun:
@@ -35,3 +37,11 @@ class Extract(Protocol):
     """Runs the extract step on a folder with extra command-line arguments; what ``extract`` yields."""
 
     def __call__(self, input_dir: Path, *extra: str, group: str = "30") -> ExtractRun: ...
+
+
+def seal(folder: Path) -> None:
+    """Make ``folder``'s summary.json describe its files as they are now: a test that alters an output on
+    purpose, to reach a check the combine step makes after the files' digests, keeps the set whole."""
+    summary = json.loads((folder / SUMMARY_FILE).read_text(encoding="utf-8"))
+    summary[SUMMARY_FILES_KEY] = {name: file_digest(folder / name) for name in DIGESTED_FILES}
+    (folder / SUMMARY_FILE).write_text(json.dumps(summary), encoding="utf-8")

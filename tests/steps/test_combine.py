@@ -21,6 +21,7 @@ import pytest
 from scripts.sample_data.mimic_sample import generate
 from scripts.sample_data.records import digital_signals, write_record
 from steps.combine import command as combine_step
+from steps.combine.dataset_folder import MARKER_FILE
 from steps.combine.destination import FROM_JOB_OUTPUT, S3Dataset, dataset_destination
 from steps.extract.extraction import extract_group
 from tests.paths import REAL_DATA, ROOT
@@ -31,6 +32,7 @@ from tests.steps.container import (
     pinned,
     third_party_imports,
 )
+from tests.steps.extract_runs import seal
 
 BIN = Path(sys.executable).parent
 GENERATED = ["31", "33", "39"]  # 39 holds the generator's three planted defects
@@ -94,11 +96,10 @@ def test_every_row_lands_in_the_dataset_with_its_standard_name(groups_dir: Path,
     features = group_features(groups_dir)
     dataset = read_dataset(combined / "dataset")
     assert len(dataset) == len(features) > 0
-    assert sorted(p.name for p in (combined / "dataset").iterdir()) == [
-        f"group={g}"
-        for g in ALL_GROUPS
-        if g != "36"  # the empty group has no rows, so no partition
-    ]
+    partitions = [f"group={g}" for g in ALL_GROUPS if g != "36"]  # the empty group has no rows, no partition
+    assert sorted(p.name for p in (combined / "dataset").iterdir()) == [MARKER_FILE, *partitions]
+    marker = json.loads((combined / "dataset" / MARKER_FILE).read_text())
+    assert marker["files"] == [f"{partition}/part-0.parquet" for partition in partitions]
     keys = ["group", "record_set", "record", "signal_index"]
     ours = dataset.sort_values(keys).reset_index(drop=True)
     theirs = features.sort_values(keys).reset_index(drop=True)
@@ -242,23 +243,28 @@ def run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, cwd=cwd, check=False)
 
 
+# Each breakage but the summary's own seals the set again (summary.json describing the altered files), so the
+# check it is meant for is reached; an unsealed set is refused before (tests/steps/test_hostile_combine.py).
 def break_features_schema(group: Path) -> None:
     table = pq.read_table(group / "features.parquet")
     pq.write_table(
         table.set_column(table.schema.get_field_index("mean"), "mean", table["mean"].cast(pa.string())),
         group / "features.parquet",
     )
+    seal(group)
 
 
 def drop_a_column(group: Path) -> None:
     pq.write_table(
         pq.read_table(group / "features.parquet").drop_columns(["start_time"]), group / "features.parquet"
     )
+    seal(group)
 
 
 def truncate_features(group: Path) -> None:
     path = group / "features.parquet"
     path.write_bytes(path.read_bytes()[:-100])
+    seal(group)
 
 
 def miscount_rows(group: Path) -> None:
@@ -270,6 +276,7 @@ def miscount_rows(group: Path) -> None:
 def garble_errors(group: Path) -> None:
     with (group / "errors.jsonl").open("a") as stream:
         stream.write('{"group": "33", "path": "x"}\n')
+    seal(group)
 
 
 BREAKAGES: dict[str, tuple[Any, str]] = {
@@ -356,7 +363,7 @@ def test_only_empty_groups_still_give_every_output(groups_dir: Path, tmp_path: P
         combine_step.main(["--input-dir", str(groups_dir), "--groups", "36", "--output-dir", str(output)])
         == 0
     )
-    assert list((output / "dataset").iterdir()) == []
+    assert [p.name for p in (output / "dataset").iterdir()] == [MARKER_FILE]
     assert (output / "signal_stats.csv").read_text() == (
         "signal_std,kind,records,record_sets,groups,hours,valid_fraction,mean_of_means\n"
     )
@@ -372,7 +379,7 @@ def test_a_rerun_replaces_the_dataset_whole(groups_dir: Path, tmp_path: Path) ->
         combine_step.main(["--input-dir", str(groups_dir), "--output-dir", str(output), "--groups", "32"])
         == 0
     )
-    assert [p.name for p in (output / "dataset").iterdir()] == ["group=32"]
+    assert sorted(p.name for p in (output / "dataset").iterdir()) == [MARKER_FILE, "group=32"]
     assert sorted(p.name for p in output.iterdir()) == [
         "dataset",
         "quality.json",

@@ -1,0 +1,186 @@
+"""Where a local run may write: the folders it refuses, and how it knows a dataset folder it wrote itself.
+
+A local dataset is replaced whole by each run, so before it reads any group the step refuses (exit 2, in one
+line):
+
+- a dataset folder that is an input folder (``--input-dir``, a local ``--group-output``), is inside one or
+  holds one: replacing it would delete the groups' outputs, or the dataset would be read as a group next time;
+- an output folder that is an input folder or inside one, or a dataset folder that is the output folder or
+  holds it (the reports would land among the groups' outputs, or inside the dataset); the default dataset
+  folder, ``<output-dir>/dataset``, is inside the output folder, which is fine; an output folder where a
+  report's name is taken by something other than a file;
+- an existing dataset folder that is not one this step wrote. Ours are recognised by the file
+  :data:`MARKER_FILE` the step writes in every dataset it makes (a name starting with ``_``, which pyarrow,
+  Spark, Hive and Athena skip when they read the dataset), listing every file the run wrote: the folder may
+  hold those files, the folders leading to them and the marker, nothing else. A folder without the marker is
+  taken as a dataset of an earlier version of the step only if it holds nothing but ``group=<value>/`` folders
+  of ``part-<n>.parquet`` files. An empty folder may be replaced too. Paths are compared with symbolic links
+  resolved.
+
+Anything else in the folder (a file the user put there, a symbolic link) makes it not ours: the step stops
+rather than delete it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path, PurePosixPath
+
+from steps.contract.atomic import atomic_text
+
+from .errors import OutputFolderError
+
+MARKER_FILE = "_combined_dataset.json"
+WRITTEN_BY = "the combine step of waveform-pipeline"
+_LEGACY_PARTITION = re.compile(r"group=.+")
+_LEGACY_PART = re.compile(r"part-[0-9]+\.parquet")
+
+
+def real_path(path: Path) -> Path:
+    """``path`` absolute, with symbolic links resolved (whether or not it exists yet)."""
+    return Path(os.path.realpath(path))
+
+
+def check_local_folders(
+    inputs: Sequence[tuple[str, Path]],
+    output_dir: Path,
+    report_files: Sequence[str],
+    dataset: tuple[str, Path] | None,
+) -> None:
+    """Refuse (:class:`OutputFolderError`) folders that overlap as the module's docstring says; ``inputs``
+    and ``dataset`` are (how the command line names it, folder) pairs; ``dataset`` is None when the dataset
+    goes to S3."""
+    output = real_path(output_dir)
+    for option, folder in inputs:
+        source = real_path(folder)
+        if output == source or output.is_relative_to(source):
+            where = "is" if output == source else "is inside"
+            raise OutputFolderError(
+                f"--output-dir {output_dir} {where} {option} {folder}: the reports would land among the "
+                "groups' outputs; give an output folder outside the input"
+            )
+    if os.path.lexists(output) and not output.is_dir():
+        raise OutputFolderError(f"--output-dir {output_dir} is not a folder")
+    for name in report_files:
+        report = output / name
+        if os.path.lexists(report) and (report.is_dir() or not report.is_file()):
+            raise OutputFolderError(f"--output-dir {output_dir} holds {name}, which is not a file")
+    if dataset is None:
+        return
+    label, folder = dataset
+    target = real_path(folder)
+    for option, source_folder in inputs:
+        source = real_path(source_folder)
+        if target == source:
+            problem = f"is {option} {source_folder}: replacing it would delete the groups' outputs"
+        elif target.is_relative_to(source):
+            problem = f"is inside {option} {source_folder}: the dataset would be read as a group's outputs"
+        elif source.is_relative_to(target):
+            problem = f"holds {option} {source_folder}: replacing it would delete the groups' outputs"
+        else:
+            continue
+        raise OutputFolderError(f"{label} {folder} {problem}; give a dataset folder outside the input")
+    if target == output or output.is_relative_to(target):
+        where = "is" if target == output else "holds"
+        raise OutputFolderError(
+            f"{label} {folder} {where} --output-dir {output_dir}: the reports would be written inside the "
+            "dataset; give a dataset folder inside the output folder, or apart from it"
+        )
+    check_replaceable(folder, label)
+
+
+def check_replaceable(folder: Path, label: str) -> None:
+    """Refuse (:class:`OutputFolderError`) an existing ``folder`` that is not a dataset this step wrote."""
+    problem = _not_ours(real_path(folder))
+    if problem:
+        raise OutputFolderError(
+            f"{label} {folder} is not a dataset this step wrote ({problem}), and a run replaces its dataset "
+            "whole: give a new or empty folder, or move that one away yourself"
+        )
+
+
+def write_marker(folder: Path) -> None:
+    """Write :data:`MARKER_FILE` into a dataset just written to ``folder``, listing every file in it."""
+    files = sorted(path.as_posix() for path, is_folder in _entries(folder) if not is_folder)
+    with atomic_text(folder / MARKER_FILE) as stream:
+        json.dump({"written_by": WRITTEN_BY, "files": files}, stream, indent=1)
+        stream.write("\n")
+
+
+def _not_ours(folder: Path) -> str:
+    """Why ``folder`` is not a dataset this step may replace; empty if it is one (or is not there)."""
+    if not os.path.lexists(folder):
+        return ""
+    if not folder.is_dir():
+        return "it is not a folder"
+    try:
+        listed = _listed_files(folder)
+        leading = {parent for file in listed or () for parent in file.parents}
+        for path, is_folder in _entries(folder):
+            if listed is None:
+                ours = _legacy_entry(path, is_folder)
+            else:
+                ours = path in leading if is_folder else path in listed or path.as_posix() == MARKER_FILE
+            if not ours:
+                return f"it holds {path.as_posix()!r}"
+    except _NotOurs as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"it cannot be read: {exc}"
+    return ""
+
+
+class _NotOurs(Exception):
+    pass
+
+
+def _listed_files(folder: Path) -> set[PurePosixPath] | None:
+    """The files the marker in ``folder`` lists; None if there is no marker."""
+    marker = folder / MARKER_FILE
+    if not os.path.lexists(marker):
+        return None
+    problem = f"its {MARKER_FILE} is not one this step writes"
+    if marker.is_symlink() or not marker.is_file() or marker.stat().st_size > 64 << 20:
+        raise _NotOurs(problem)
+    try:
+        content = json.loads(marker.read_bytes())
+    except (ValueError, RecursionError) as exc:
+        raise _NotOurs(problem) from exc
+    if not isinstance(content, dict) or content.get("written_by") != WRITTEN_BY:
+        raise _NotOurs(problem)
+    files = content.get("files")
+    if not isinstance(files, list):
+        raise _NotOurs(problem)
+    listed = set()
+    for file in files:
+        path = PurePosixPath(file) if isinstance(file, str) else None
+        if path is None or path.is_absolute() or not path.parts or ".." in path.parts:
+            raise _NotOurs(problem)
+        listed.add(path)
+    return listed
+
+
+def _legacy_entry(path: PurePosixPath, is_folder: bool) -> bool:
+    """Whether ``path`` fits a dataset written before the marker: ``group=<value>/part-<n>.parquet``."""
+    if len(path.parts) == 1:
+        return is_folder and bool(_LEGACY_PARTITION.fullmatch(path.name))
+    return len(path.parts) == 2 and not is_folder and bool(_LEGACY_PART.fullmatch(path.name))
+
+
+def _entries(folder: Path) -> Iterator[tuple[PurePosixPath, bool]]:
+    """Every file and folder under ``folder`` (relative, and whether it is a folder); a symbolic link is
+    neither (we never write one), so it raises :class:`_NotOurs`; an unreadable folder raises OSError."""
+
+    def fail(error: OSError) -> None:
+        raise error
+
+    for root, folders, files in os.walk(folder, onerror=fail):
+        base = PurePosixPath(Path(root).relative_to(folder).as_posix())
+        for name in [*folders, *files]:
+            path = base / name
+            if os.path.islink(os.path.join(root, name)):
+                raise _NotOurs(f"it holds the symbolic link {path.as_posix()!r}")
+            yield path, name in folders
