@@ -79,9 +79,17 @@ def start_run(
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own process group, which a terminal's Ctrl-C reaches as a whole
+        preexec_fn=_interruptible,
     )
     runs.append(process)
     return process
+
+
+def _interruptible() -> None:
+    """In the run's process, before Python starts: Ctrl-C as a terminal gives it, whatever this test process
+    inherited (started in the background by a non-interactive shell, it ignores SIGINT, and so would the run,
+    as Python keeps an ignored SIGINT ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def recorded_steps(output: Path) -> set[str]:
