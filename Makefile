@@ -28,10 +28,12 @@ LOCK_PIP  := pip==26.3
 
 install: $(STAMP)
 
+# The editable build's one warning (folders named like the package take precedence: that is the point of an
+# editable install here) is silenced; any other warning or error still shows.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 run: $(STAMP)

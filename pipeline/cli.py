@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Turn MIMIC-III waveform record sets into per-signal features, on SageMaker or here.",
         epilog=EPILOG,
     )
+    parser.add_argument("--version", action=_Version, help="print the installed version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     settings = _settings_parser()
     settings_but_role = _settings_parser(execution_role=False)  # schedule put's --role-arn is the scheduler's
@@ -194,9 +195,29 @@ def _command(
     return command
 
 
+class _Version(argparse.Action):
+    """``--version``: the installed package's version, looked up only when asked for."""
+
+    def __init__(self, option_strings: list[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("waveform-pipeline")
+        except PackageNotFoundError:
+            found = "(not installed: run make install)"
+        print(f"{parser.prog} {found}")
+        parser.exit()
+
+
 def _step_command(sub: Subcommands, name: str, module: ModuleType, help_text: str) -> None:
     command = sub.add_parser(
-        name, help=help_text, description=module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        name,
+        help=help_text,
+        description=module.DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     module.build_parser(command)
     command.set_defaults(handler=module.run)

@@ -29,10 +29,21 @@ if TYPE_CHECKING:
 DEFAULT_INPUT = Path("/opt/ml/processing/input/groups")
 DEFAULT_OUTPUT = Path("/opt/ml/processing/output")
 
+# What --help says, as plain text (the module's docstring is for the code's readers).
+DESCRIPTION = """\
+Combine every group's extract outputs, after checking them all, into one Parquet dataset partitioned by group
+(a local folder, or S3 with KMS and optionally the Glue catalog), signal_stats.csv, quality.json and
+report.html. A group whose outputs fail a check stops the step before anything is written.
+
+The same command runs in the pipeline's SageMaker Processing job, as python3 -m steps.combine.command, given
+each group step's output location with --group-output and writing /opt/ml/processing/output."""
+
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     parser = parser or argparse.ArgumentParser(
-        prog="steps.combine.command", description=__doc__.splitlines()[0]
+        prog="steps.combine.command",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--input-dir",

@@ -22,10 +22,21 @@ DEFAULT_OUTPUT = Path("/opt/ml/processing/output")
 
 INPUT_VERSION_OPTION = "--input-version"
 
+# What --help says, as plain text (the module's docstring is for the code's readers).
+DESCRIPTION = """\
+Summarise every WFDB record of one patient-group folder (record sets at any depth) into per-signal features:
+features.parquet, errors.jsonl (one line per record that could not be summarised) and summary.json, written
+into the output folder as one set.
+
+The same command runs in the pipeline's SageMaker Processing job, as python3 -m steps.extract.command, reading
+/opt/ml/processing/input and writing /opt/ml/processing/output."""
+
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     parser = parser or argparse.ArgumentParser(
-        prog="steps.extract.command", description=__doc__.splitlines()[0]
+        prog="steps.extract.command",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--input-dir", type=Path, default=DEFAULT_INPUT, help="the group folder (default: %(default)s)"

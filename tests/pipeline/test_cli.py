@@ -66,13 +66,26 @@ def test_help_is_available_on_every_command(capsys: pytest.CaptureFixture[str]) 
     for command in ([], *commands):
         with pytest.raises(SystemExit) as exited:
             main([*command, "--help"])
-        assert exited.value.code == 0 and "usage: waveform-pipeline" in capsys.readouterr().out, command
+        shown = capsys.readouterr().out
+        assert exited.value.code == 0 and "usage: waveform-pipeline" in shown, command
+        assert not re.search(r"``|:func:|:class:|:data:", shown), f"reST markup in {command} --help"
     with pytest.raises(SystemExit):
         main(["start", "--help"])
     start_help = capsys.readouterr().out
     for name in ("InputRoot", "StrictMode", "InputVersion"):
         assert f"  {name}: " in start_help  # the parameters' descriptions
     assert run([sys.executable, "-m", "pipeline", "--help"], cwd=ROOT).returncode == 0
+
+
+def test_version_names_the_installed_package(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    from pipeline.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"waveform-pipeline {version('waveform-pipeline')}\n"
 
 
 def test_bad_arguments_end_in_a_message_not_a_traceback(tmp_path: Path) -> None:
