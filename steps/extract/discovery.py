@@ -157,9 +157,10 @@ def discover_folder(listing: FolderListing, input_dir: Path, group: str) -> Disc
 def _discover(listing: FolderListing, input_dir: Path, group: str, found: Discovery) -> None:
     records: list[tuple[Path, RecordHeader]] = []
     masters: list[tuple[Path, MultiSegmentHeader]] = []
+    record_set = _relative(listing.path, input_dir)
     for name in listing.headers:
         path = listing.path / name
-        relative = _relative(path, input_dir)
+        relative = _in_folder(record_set, name)
         try:
             header = read_header(path)
             if header.name != _stem(name):
@@ -181,16 +182,14 @@ def _discover(listing: FolderListing, input_dir: Path, group: str, found: Discov
             records.append((path, header))
 
     segment_starts = _segment_start_times(masters, input_dir, group, found)
-    record_set = _relative(listing.path, input_dir)
     for path, header in records:
+        relative = _in_folder(record_set, path.name)
         try:
             start = _start_time(header, segment_starts.get(path.stem))
         except OverflowError:
-            found.failures.append(
-                record_failure(group, _relative(path, input_dir), header.name, _calendar_error(path, header))
-            )
+            found.failures.append(record_failure(group, relative, header.name, _calendar_error(path, header)))
             continue
-        found.tasks.append(_record_task(input_dir, group, record_set, path, header, start, listing.sizes))
+        found.tasks.append(_record_task(group, record_set, relative, path, header, start, listing.sizes))
 
     present = {_stem(name) for name in listing.headers}
     missing: dict[str, Path] = {}  # each missing segment once, however many times masters list it
@@ -208,6 +207,11 @@ def _discover(listing: FolderListing, input_dir: Path, group: str, found: Discov
 
 def _stem(header_name: str) -> str:
     return header_name[: -len(".hea")]
+
+
+def _in_folder(record_set: str, name: str) -> str:
+    """What :func:`_relative` gives for ``name`` in the record set's folder, without path arithmetic."""
+    return printable(name) if record_set == "." else f"{record_set}/{printable(name)}"
 
 
 def _relative(path: Path, input_dir: Path) -> str:
@@ -271,9 +275,9 @@ def _start_time(header: RecordHeader, from_master: dt.datetime | None) -> str | 
 
 
 def _record_task(
-    input_dir: Path,
     group: str,
     record_set: str,
+    relative: str,
     path: Path,
     header: RecordHeader,
     start_time: str | None,
@@ -286,7 +290,7 @@ def _record_task(
         record=header.name,
         kind="numerics" if header.name.endswith("n") else "waveform",
         header_path=path,
-        relative_path=_relative(path, input_dir),
+        relative_path=relative,
         header=header,
         start_time=start_time,
         data_bytes=sum(sizes.get(name, 0) for name in files),

@@ -16,7 +16,7 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from steps.contract.failure import printable
 
@@ -118,8 +118,15 @@ def _read_regular_file(path: Path, name: str) -> bytes:
             raise HeaderTooLargeError(
                 f"header {name} holds {status.st_size} bytes, more than a header's {MAX_HEADER_BYTES}"
             )
-        with os.fdopen(handle, "rb", closefd=False) as stream:
-            raw = stream.read(MAX_HEADER_BYTES + 1)
+        chunks = []
+        size = 0
+        while size <= MAX_HEADER_BYTES:  # one read for a header; more only if the file grew or is odd
+            chunk = os.read(handle, max(status.st_size, 1 << 16) + 1)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        raw = b"".join(chunks)
     except OSError as exc:
         raise UnreadableFileError(f"cannot read header {name}: {exc.strerror or exc}") from exc
     finally:
@@ -150,11 +157,10 @@ def parse_header(text: str, source: str = "header") -> Header:
     fields = match.groupdict()
     where = f"{source}: record line"
     name = fields["record_name"]
-    n_sig = _field(fields, "n_sig", int, where) or 0  # never absent: the record line's pattern requires it
-    fs = _field(fields, "fs", float, where)
-    _field(fields, "counter_freq", float, where)  # unused, but wfdb refuses a header whose value is no number
-    _field(fields, "base_counter", float, where)
-    sig_len = _field(fields, "sig_len", int, where)
+    numbers = _numbers(fields, RECORD_NUMBERS, where)
+    n_sig = numbers["n_sig"]  # never absent: the record line's pattern requires it
+    fs = numbers.get("fs")
+    sig_len = numbers.get("sig_len")
     base_time = _field(fields, "base_time", parse_base_time, where)
     base_date = _field(fields, "base_date", _parse_date, where)
     if fs is None:
@@ -191,33 +197,55 @@ def _parse_signal_line(index: int, line: str, source: str) -> SignalSpec:
         raise HeaderUnparsableError(f"{source}: signal line {index + 1} is not WFDB syntax: {line[:80]!r}")
     f = match.groupdict()
     where = f"{source}: signal line {index + 1}"
-    gain = _field(f, "adc_gain", float, where)
+    numbers = _numbers(f, SIGNAL_NUMBERS, where)
+    gain = numbers.get("adc_gain")
     if gain is not None and not math.isfinite(gain):
         raise HeaderInvalidError(f"{where}: ADC gain (adc_gain) {f['adc_gain']!r} is not a finite number")
-    adc_zero = _field(f, "adc_zero", int, where)
-    baseline = _field(f, "baseline", int, where)
-    for unused in ("adc_res", "checksum", "block_size"):  # wfdb refuses a header whose value is no number
-        _field(f, unused, int, where)
-    samps_per_frame = _field(f, "samps_per_frame", int, where)
-    skew = _field(f, "skew", int, where)
-    byte_offset = _field(f, "byte_offset", int, where)
+    adc_zero = numbers.get("adc_zero")
+    baseline = numbers.get("baseline")
+    samps_per_frame = numbers.get("samps_per_frame")
     return SignalSpec(
         index=index,
         name=f["sig_name"] or "",
         file_name=f["file_name"],
         fmt=f["fmt"],
         samps_per_frame=1 if samps_per_frame is None else samps_per_frame,
-        skew=skew or 0,
-        byte_offset=byte_offset or 0,
+        skew=numbers.get("skew", 0),
+        byte_offset=numbers.get("byte_offset", 0),
         adc_gain=gain if gain else DEFAULT_ADC_GAIN,  # WFDB: a missing or zero gain means 200
         # As in wfdb: a missing baseline defaults to the ADC zero, else 0.
         baseline=baseline if baseline is not None else (adc_zero if adc_zero is not None else 0),
         units=f["units"] or DEFAULT_UNITS,
-        init_value=_field(f, "init_value", int, where),
+        init_value=numbers.get("init_value"),
     )
 
 
 Value = TypeVar("Value")
+
+# The numeric fields of each kind of line, converted as wfdb converts them: the unused ones too (counter
+# frequency, base counter, ADC resolution, checksum, block size), since wfdb refuses a header whose value in
+# one of them is not a number.
+RECORD_NUMBERS: tuple[tuple[str, Callable[[str], Any]], ...] = (
+    ("n_sig", int), ("fs", float), ("counter_freq", float), ("base_counter", float), ("sig_len", int),
+)  # fmt: skip
+SIGNAL_NUMBERS: tuple[tuple[str, Callable[[str], Any]], ...] = (
+    ("samps_per_frame", int), ("skew", int), ("byte_offset", int), ("adc_gain", float), ("baseline", int),
+    ("adc_res", int), ("adc_zero", int), ("init_value", int), ("checksum", int), ("block_size", int),
+)  # fmt: skip
+
+
+def _numbers(
+    fields: dict[str, str], kinds: tuple[tuple[str, Callable[[str], Any]], ...], where: str
+) -> dict[str, Any]:
+    """The line's numeric fields that are present, converted; the first that does not convert is named in a
+    :class:`HeaderUnparsableError` (found field by field only then: the common case is one pass)."""
+    try:
+        return {key: convert(fields[key]) for key, convert in kinds if fields[key]}
+    except ValueError:
+        for key, convert in kinds:
+            _field(fields, key, convert, where)
+        raise
+
 
 FIELD_NAMES = {
     "n_sig": "number of signals",
