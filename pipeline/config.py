@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, shown
 
 DEFAULT_CONFIG_FILE = Path("waveform-pipeline.toml")
 
@@ -206,13 +206,13 @@ def parse_groups(value: Any, origin: str = "groups") -> tuple[str, ...]:
     if len(items) == 1 and items[0] in GROUP_PRESETS:
         return GROUP_PRESETS[items[0]]
     if not items:
-        raise ConfigError(f"{origin}: no group named in {_shown(value)}")
+        raise ConfigError(f"{origin}: no group named in {shown(value)}")
     for group in items:
         if not GROUP_NAME.fullmatch(group):
             raise ConfigError(f"{origin}: {group!r} is not a group folder name (letters and digits)")
         if len(group) > MAX_GROUP_NAME:
             raise ConfigError(
-                f"{origin}: {_shown(group)} is longer than {MAX_GROUP_NAME} characters, the most a step's "
+                f"{origin}: {shown(group)} is longer than {MAX_GROUP_NAME} characters, the most a step's "
                 "display name (Extract-group-<group>, at most 64) can hold"
             )
     twice = sorted({group for group in items if items.count(group) > 1})
@@ -226,10 +226,10 @@ def parse_tags(value: Any, origin: str = "tags") -> dict[str, str]:
     if isinstance(value, Mapping):
         for key, tag_value in value.items():
             if not isinstance(tag_value, str):
-                raise ConfigError(f"{origin}: {key} = {_shown(tag_value)} is not a string")
+                raise ConfigError(f"{origin}: {key} = {shown(tag_value)} is not a string")
         return {str(k): v for k, v in value.items()}
     if not isinstance(value, str | list | tuple) or not all(isinstance(item, str) for item in value):
-        raise ConfigError(f"{origin}: {_shown(value)} is neither a table of tags nor KEY=VALUE items")
+        raise ConfigError(f"{origin}: {shown(value)} is neither a table of tags nor KEY=VALUE items")
     tags = {}
     for item in _as_tuple(value):
         key, sep, tag_value = item.partition("=")
@@ -241,23 +241,17 @@ def parse_tags(value: Any, origin: str = "tags") -> dict[str, str]:
 
 def _whole_number(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ConfigError(f"{name}: {_shown(value)} is not a whole number")
+        raise ConfigError(f"{name}: {shown(value)} is not a whole number")
     try:
         return int(str(value).strip())
     except ValueError:
-        raise ConfigError(f"{name}: {_shown(value)} is not a whole number") from None
+        raise ConfigError(f"{name}: {shown(value)} is not a whole number") from None
 
 
 def _as_tuple(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         return tuple(part for part in re.split(r"[,\s]+", value) if part)
     return tuple(str(part) for part in value)
-
-
-def _shown(value: Any) -> str:
-    """A value as a one-line message shows it: its repr, cut short."""
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 Source = dict[str, tuple[Any, str]]  # setting -> (value, where it was given)
@@ -305,7 +299,7 @@ def _from_file(config_file: Path | None) -> Source:
             raise ConfigError(f"config file {path}: unknown key {key!r}")
         expected = SETTING_TYPES[key]
         if not expected.accepts(value):
-            raise ConfigError(f"config file {path}: {key} = {_shown(value)} is not {expected.name}")
+            raise ConfigError(f"config file {path}: {key} = {shown(value)} is not {expected.name}")
     return {key: (value, f"{key} in {path}") for key, value in settings.items()}
 
 
@@ -332,7 +326,7 @@ def _validate(config: PipelineConfig, origins: Mapping[str, str]) -> None:
         )
     if config.region and not REGION_NAME.fullmatch(config.region):
         raise ConfigError(
-            f"{origins.get('region', 'region')}: {_shown(config.region)} is not an AWS region name "
+            f"{origins.get('region', 'region')}: {shown(config.region)} is not an AWS region name "
             "(such as us-east-1)"
         )
     if not 1 <= config.max_parallel_steps <= 1000:

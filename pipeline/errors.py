@@ -8,6 +8,18 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from typing import Any
+
+SHOWN_CHARACTERS = 80  # a value longer than this is cut in messages
+
+
+def shown(value: Any, length: int = SHOWN_CHARACTERS) -> str:
+    """A value as a one-line message shows it: its repr, cut short."""
+    return cut(repr(value), length)
+
+
+def cut(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"
 
 
 class PipelineError(Exception):

@@ -18,9 +18,9 @@ import regex
 from botocore.model import ListShape, MapShape, ServiceModel, Shape, StructureShape
 from botocore.utils import parse_timestamp
 
+from .errors import cut, shown
 from .java_patterns import model_pattern
 
-SHOWN_CHARACTERS = 80  # a value longer than this is cut in messages
 SHOWN_PATTERN_CHARACTERS = 200
 SHOWN_ENUM_VALUES = 8
 
@@ -96,7 +96,7 @@ def _map_problems(shape: Shape, value: Any, path: str) -> Iterator[str]:
         return
     yield from _count_problems(shape, len(value), path)
     for key, item in value.items():
-        entry = f"{path}[{_shown(key)}]"
+        entry = f"{path}[{shown(key)}]"
         yield from _shape_problems(shape.key, key, f"{entry} (the key)")
         yield from _shape_problems(shape.value, item, entry)
 
@@ -107,11 +107,16 @@ def _count_problems(shape: Shape, count: int, path: str) -> Iterator[str]:
 
 def _size_problems(shape: Shape, size: int, unit: str, path: str) -> Iterator[str]:
     """The model's ``min`` and ``max`` of a string's characters, a blob's bytes, a list's or map's entries."""
+    yield from _bound_problems(shape, size, f"{size} {unit}", path)
+
+
+def _bound_problems(shape: Shape, measure: Any, described: str, path: str) -> Iterator[str]:
+    """``measure`` against the model's ``min`` and ``max`` for the shape; ``described`` as messages say it."""
     least, most = shape.metadata.get("min"), shape.metadata.get("max")
-    if least is not None and size < least:
-        yield f"{path}: {size} {unit}, at least {least}"
-    if most is not None and size > most:
-        yield f"{path}: {size} {unit}, at most {most}"
+    if least is not None and measure < least:
+        yield f"{path}: {described}, at least {least}"
+    if most is not None and measure > most:
+        yield f"{path}: {described}, at most {most}"
 
 
 def _string_problems(shape: Shape, value: Any, path: str) -> Iterator[str]:
@@ -121,7 +126,7 @@ def _string_problems(shape: Shape, value: Any, path: str) -> Iterator[str]:
     yield from _size_problems(shape, len(value), "characters", path)
     pattern = shape.metadata.get("pattern")
     if pattern is not None and model_pattern(pattern).fullmatch(value) is None:
-        shown_pattern = _cut(pattern, SHOWN_PATTERN_CHARACTERS)
+        shown_pattern = cut(pattern, SHOWN_PATTERN_CHARACTERS)
         where = "" if shape.metadata.get("sensitive") else _mismatch(model_pattern(pattern), value)
         yield f"{path}: {_shown_value(shape, value)} does not match {shown_pattern}{where}"
     if shape.enum and value not in shape.enum:
@@ -136,11 +141,7 @@ def _number_problems(shape: Shape, value: Any, path: str) -> Iterator[str]:
     if isinstance(value, bool) or not isinstance(value, kinds):
         yield _wrong_type(shape, value, path, "an integer" if whole else "a number")
         return
-    least, most = shape.metadata.get("min"), shape.metadata.get("max")
-    if least is not None and value < least:
-        yield f"{path}: {_shown_value(shape, value)}, at least {least}"
-    if most is not None and value > most:
-        yield f"{path}: {_shown_value(shape, value)}, at most {most}"
+    yield from _bound_problems(shape, value, _shown_value(shape, value), path)
 
 
 def _boolean_problems(shape: Shape, value: Any, path: str) -> Iterator[str]:
@@ -211,12 +212,4 @@ def _wrong_type(shape: Shape, value: Any, path: str, expected: str) -> str:
 
 def _shown_value(shape: Shape, value: Any) -> str:
     # Messages end up in logs: a value the model marks sensitive (a secret, a token) is never shown.
-    return "(sensitive)" if shape.metadata.get("sensitive") else _shown(value)
-
-
-def _shown(value: Any) -> str:
-    return _cut(repr(value), SHOWN_CHARACTERS)
-
-
-def _cut(text: str, length: int) -> str:
-    return text if len(text) <= length else text[: length - 1] + "…"
+    return "(sensitive)" if shape.metadata.get("sensitive") else shown(value)
