@@ -1,6 +1,7 @@
 """The combined dataset: every group's features plus ``signal_std``, as Parquet partitioned by group.
 
-Written group by group (one group in memory at a time), hive style (``group=30/…``), snappy-compressed:
+Written group by group (one group in memory at a time), each into a folder of its own (``30/…``, the group
+column inside the files: see ``dataset_schema``), snappy-compressed:
 locally with pyarrow into a staging folder that replaces the target only once complete (only a folder this
 step wrote: see ``dataset_folder``; the staging and retired folders a killed run left beside it are removed
 first; files and folders get the umask's modes), or to S3 with awswrangler, encrypted with the given KMS
@@ -56,7 +57,7 @@ def local_dataset(target: Path) -> Iterator[GroupWriter]:
     staging = temporary_folder(target)
     try:
         yield lambda table: _write_local_partition(table, staging)
-        write_marker(staging)
+        write_marker(staging, DATASET_SCHEMA)
         _replace_folder(staging, target)
     finally:
         if staging.exists():
@@ -68,14 +69,16 @@ def _write_local_partition(table: pa.Table, root: Path) -> None:
         return  # an empty group has no partition
     ds.write_dataset(
         table,
-        root,
+        root / group_of(table),
         format="parquet",
-        partitioning=[PARTITION_COLUMN],
-        partitioning_flavor="hive",
         file_options=ds.ParquetFileFormat().make_write_options(compression="snappy"),
         basename_template="part-{i}.parquet",
-        existing_data_behavior="overwrite_or_ignore",  # each call writes another group's folder
     )
+
+
+def group_of(table: pa.Table) -> str:
+    """The group whose rows ``table`` holds (one group per table: the group outputs were checked)."""
+    return str(table.column(PARTITION_COLUMN)[0].as_py())
 
 
 def _replace_folder(staging: Path, target: Path) -> None:
@@ -109,21 +112,24 @@ def s3_dataset(destination: S3Dataset) -> Iterator[GroupWriter]:
     def write_group(table: pa.Table) -> None:
         if table.num_rows == 0:
             return  # awswrangler cannot write an empty partition; the group is still in quality.json
-        group = table.column(PARTITION_COLUMN)[0].as_py()
-        with _aws_failure(f"writing group {group} to {destination.uri}"):
-            written = wr.s3.to_parquet(
+        group = group_of(table)
+        location = f"{destination.uri.rstrip('/')}/{group}/"
+        with _aws_failure(f"writing group {group} to {location}"):
+            wr.s3.to_parquet(
                 df=table.to_pandas(),
-                path=destination.uri,
+                path=location,
                 dataset=True,
-                partition_cols=[PARTITION_COLUMN],
-                mode="overwrite_partitions",
+                mode="overwrite",  # this group's folder only
                 compression="snappy",
                 dtype=ATHENA_TYPES,
+                # the files as the local dataset's (pyarrow's defaults), not awswrangler's: its "spark"
+                # flavour stores timestamps as INT96, which pandas, pyarrow and Polars read as nanoseconds,
+                # wrapping MIMIC's years (2100-2900) round to others without an error
+                pyarrow_additional_kwargs={"flavor": None, "version": "2.6", "coerce_timestamps": "ms"},
                 s3_additional_kwargs=destination.s3_additional_kwargs(),
                 boto3_session=session,
             )
-        for location, values in written["partitions_values"].items():
-            partitions[values[0]] = location
+        partitions[group] = location
         log.info("group %s: %d rows written under %s", group, table.num_rows, destination.uri)
 
     yield write_group

@@ -10,12 +10,15 @@ line):
   folder, ``<output-dir>/dataset``, is inside the output folder, which is fine; an output folder where a
   report's name is taken by something other than a file;
 - an existing dataset folder that is not one this step wrote. Ours are recognised by the file
-  :data:`MARKER_FILE` the step writes in every dataset it makes (a name starting with ``_``, which pyarrow,
-  Spark, Hive and Athena skip when they read the dataset), listing every file the run wrote: the folder may
-  hold those files, the folders leading to them and the marker, nothing else. A folder without the marker is
-  taken as a dataset of an earlier version of the step only if it holds nothing but ``group=<value>/`` folders
-  of ``part-<n>.parquet`` files. An empty folder may be replaced too. Paths are compared with symbolic links
-  resolved.
+  :data:`MARKER_FILE` the step writes in every dataset it makes, listing every file the run wrote: the folder
+  may hold those files, the folders leading to them and the marker, nothing else. The marker is a Parquet
+  file of the dataset's schema and no rows, the list in its key-value metadata: pyarrow, pandas and Spark skip
+  it (its name starts with ``_``), and Polars and DuckDB, which read every file a folder or a glob gives
+  them, read it as what it is, an empty part of the same dataset (a file of another kind, even a hidden one,
+  makes Polars refuse the folder). Datasets of earlier versions of the step are recognised too: by their
+  JSON marker, :data:`EARLIER_MARKER_FILE`, or without one if they hold nothing but ``group=<value>/``
+  folders of ``part-<n>.parquet`` files. An empty folder may be replaced too. Paths are compared with
+  symbolic links resolved.
 
 Anything else in the folder (a file the user put there, a symbolic link) makes it not ours: the step stops
 rather than delete it.
@@ -29,12 +32,19 @@ import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 
-from steps.contract.atomic import atomic_text
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from steps.contract.atomic import atomic_path
 
 from .errors import OutputFolderError
 
-MARKER_FILE = "_combined_dataset.json"
+MARKER_FILE = "_combined_dataset.parquet"
+EARLIER_MARKER_FILE = "_combined_dataset.json"
+MARKER_KEY = b"waveform_pipeline"  # the marker's key-value metadata entry: JSON, as below
 WRITTEN_BY = "the combine step of waveform-pipeline"
+MAX_MARKER_BYTES = 64 << 20
+MARKERS = (MARKER_FILE, EARLIER_MARKER_FILE)
 _LEGACY_PARTITION = re.compile(r"group=.+")
 _LEGACY_PART = re.compile(r"part-[0-9]+\.parquet")
 
@@ -102,12 +112,13 @@ def check_replaceable(folder: Path, label: str) -> None:
         )
 
 
-def write_marker(folder: Path) -> None:
-    """Write :data:`MARKER_FILE` into a dataset just written to ``folder``, listing every file in it."""
+def write_marker(folder: Path, schema: pa.Schema) -> None:
+    """Write :data:`MARKER_FILE` into a dataset of ``schema`` just written to ``folder``, listing every
+    file in it."""
     files = sorted(path.as_posix() for path, is_folder in _entries(folder) if not is_folder)
-    with atomic_text(folder / MARKER_FILE) as stream:
-        json.dump({"written_by": WRITTEN_BY, "files": files}, stream, indent=1)
-        stream.write("\n")
+    content = json.dumps({"written_by": WRITTEN_BY, "files": files}).encode("utf-8")
+    with atomic_path(folder / MARKER_FILE) as temporary:
+        pq.write_table(schema.empty_table().replace_schema_metadata({MARKER_KEY: content}), temporary)
 
 
 def _not_ours(folder: Path) -> str:
@@ -123,7 +134,7 @@ def _not_ours(folder: Path) -> str:
             if listed is None:
                 ours = _legacy_entry(path, is_folder)
             else:
-                ours = path in leading if is_folder else path in listed or path.as_posix() == MARKER_FILE
+                ours = path in leading if is_folder else path in listed or path.as_posix() in MARKERS
             if not ours:
                 return f"it holds {path.as_posix()!r}"
     except _NotOurs as exc:
@@ -139,15 +150,18 @@ class _NotOurs(Exception):
 
 def _listed_files(folder: Path) -> set[PurePosixPath] | None:
     """The files the marker in ``folder`` lists; None if there is no marker."""
-    marker = folder / MARKER_FILE
-    if not os.path.lexists(marker):
+    for name in (MARKER_FILE, EARLIER_MARKER_FILE):
+        marker = folder / name
+        if os.path.lexists(marker):
+            break
+    else:
         return None
-    problem = f"its {MARKER_FILE} is not one this step writes"
-    if marker.is_symlink() or not marker.is_file() or marker.stat().st_size > 64 << 20:
+    problem = f"its {name} is not one this step writes"
+    if marker.is_symlink() or not marker.is_file() or marker.stat().st_size > MAX_MARKER_BYTES:
         raise _NotOurs(problem)
     try:
-        content = json.loads(marker.read_bytes())
-    except (ValueError, RecursionError) as exc:
+        content = json.loads(_marker_text(marker))
+    except (ValueError, RecursionError, pa.ArrowException) as exc:
         raise _NotOurs(problem) from exc
     if not isinstance(content, dict) or content.get("written_by") != WRITTEN_BY:
         raise _NotOurs(problem)
@@ -161,6 +175,16 @@ def _listed_files(folder: Path) -> set[PurePosixPath] | None:
             raise _NotOurs(problem)
         listed.add(path)
     return listed
+
+
+def _marker_text(marker: Path) -> bytes:
+    """What the marker says: a JSON file's bytes, or the metadata entry of a Parquet one."""
+    if marker.name == EARLIER_MARKER_FILE:
+        return marker.read_bytes()
+    metadata = pq.read_metadata(marker).metadata or {}
+    if MARKER_KEY not in metadata:
+        raise ValueError(f"no {MARKER_KEY!r} entry")
+    return metadata[MARKER_KEY]
 
 
 def _legacy_entry(path: PurePosixPath, is_folder: bool) -> bool:

@@ -29,6 +29,7 @@ from steps.contract.outputs import (
     ERRORS_FILE,
     FEATURE_SCHEMA,
     FEATURES_FILE,
+    GROUP_COLUMN,
     SUMMARY_COUNTS,
     SUMMARY_FILE,
     SUMMARY_FILES_KEY,
@@ -44,9 +45,10 @@ from .strict_json import NotJsonError, json_problem, shown, strict_json
 # one the extract step wrote.
 MAX_ERROR_LINE_BYTES = 1 << 20
 MAX_SUMMARY_BYTES = 1 << 20
+GROUP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 RERUN = "the outputs mix two extract runs, or an extract run was interrupted; run the extract step again"
 # Columns every row must have: the group it belongs to, and the signal it summarises (and its record's kind).
-KEY_COLUMNS = ("group", "kind", "signal")
+KEY_COLUMNS = (GROUP_COLUMN, "kind", "signal")
 
 
 @dataclass(frozen=True)
@@ -69,11 +71,16 @@ GroupFolder = tuple[str, Path]  # a group's name and the folder holding its outp
 
 
 def group_name_problem(name: str) -> str:
-    """Why ``name`` cannot be a group's name (a group is a folder of that name); empty if it can be."""
+    """Why ``name`` cannot be a group's name; empty if it can be. A group is a folder of that name here and
+    in the dataset, where every reader must see it: so letters, digits, ``.``, ``_`` and ``-``, not first a
+    ``.`` or ``_`` (which readers skip as hidden) and no ``=`` (which they take for a hive partition)."""
     if not name:
         return "a group's name cannot be empty"
-    if name in {".", ".."} or "/" in name or "\0" in name:
-        return f"{name!r} is not a folder name"
+    if not GROUP_NAME.fullmatch(name):
+        return (
+            f"{shown(name)} cannot be a group's name: letters, digits, '.', '_' and '-', starting with a "
+            "letter or digit (the dataset's readers skip a folder starting with '.' or '_')"
+        )
     return ""
 
 
@@ -326,7 +333,7 @@ def _check_features(path: Path, group: str, where: str) -> int:
         nulls = keys.column(column).null_count
         if nulls:
             raise GroupOutputError(group, f"{where}{FEATURES_FILE}: {column} is null in {nulls:,} row(s)")
-    others = set(pc.unique(keys.column("group")).to_pylist()) - {group}
+    others = set(pc.unique(keys.column(GROUP_COLUMN)).to_pylist()) - {group}
     if others:
         named = ", ".join(sorted(shown(other) for other in others))
         raise GroupOutputError(group, f"{where}{FEATURES_FILE} holds rows of group {named}")

@@ -11,9 +11,16 @@ FEATURES_FILE = "features.parquet"
 ERRORS_FILE = "errors.jsonl"
 SUMMARY_FILE = "summary.json"
 
+# The group column's name: not ``group``, a reserved word in SQL (Athena, DuckDB, ...).
+GROUP_COLUMN = "patient_group"
+# A record's start: date and time to the millisecond (no time zone: WFDB's base time is the local time of the
+# recording, and MIMIC's shifted years, 2100-2900, fit a millisecond timestamp); null when the header has no
+# date. Its time of day alone is in its own column, as ISO text (SQL engines such as Athena have no
+# time-of-day type), whenever the header gives a time, dated or not.
+START_TIME_TYPE = pa.timestamp("ms")
 FEATURE_SCHEMA = pa.schema(
     [
-        ("group", pa.string()),
+        (GROUP_COLUMN, pa.string()),
         ("record_set", pa.string()),
         ("record", pa.string()),
         ("kind", pa.string()),
@@ -31,7 +38,8 @@ FEATURE_SCHEMA = pa.schema(
         ("p05", pa.float64()),
         ("p50", pa.float64()),
         ("p95", pa.float64()),
-        ("start_time", pa.string()),
+        ("start_time", START_TIME_TYPE),
+        ("start_time_of_day", pa.string()),
     ]
 )
 FEATURE_COLUMNS = tuple(FEATURE_SCHEMA.names)

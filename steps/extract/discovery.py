@@ -31,7 +31,7 @@ from .errors import (
     record_failure,
 )
 from .header import MultiSegmentHeader, RecordHeader, read_header, start_datetime
-from .record_summary import RecordTask
+from .record_summary import RecordStart, RecordTask
 
 
 @dataclass
@@ -254,9 +254,10 @@ def _calendar_error(path: Path, header: MultiSegmentHeader | RecordHeader) -> He
     )
 
 
-def _start_time(header: RecordHeader, from_master: dt.datetime | None) -> str | None:
-    """ISO start of the record: its own date and time; else its time of day dated by its master (whose
-    offset picks the day, even across midnight); else the master's offset alone; else its time of day."""
+def _start_time(header: RecordHeader, from_master: dt.datetime | None) -> RecordStart:
+    """The record's start: its own date and time; else its time of day dated by its master (whose offset
+    picks the day, even across midnight); else the master's offset alone; else only its time of day. To the
+    millisecond, as the outputs hold it (truncated, as WFDB prints times; a master's offset is rounded)."""
     own = start_datetime(header.base_date, header.base_time)
     if own is None and from_master is not None:
         if header.base_time is None:
@@ -268,10 +269,11 @@ def _start_time(header: RecordHeader, from_master: dt.datetime | None) -> str | 
             elif from_master - own > dt.timedelta(hours=12):
                 own += dt.timedelta(days=1)
     if own is not None:
-        return own.isoformat(timespec="milliseconds")
+        own = own.replace(microsecond=own.microsecond // 1000 * 1000)
+        return RecordStart(own, own.time().isoformat(timespec="milliseconds"))
     if header.base_time is not None:
-        return header.base_time.isoformat(timespec="milliseconds")
-    return None
+        return RecordStart(None, header.base_time.isoformat(timespec="milliseconds"))
+    return RecordStart(None, None)
 
 
 def _record_task(
@@ -280,7 +282,7 @@ def _record_task(
     relative: str,
     path: Path,
     header: RecordHeader,
-    start_time: str | None,
+    start: RecordStart,
     sizes: dict[str, int],
 ) -> RecordTask:
     files = {spec.file_name for spec in header.signals if spec.stored_in_file}
@@ -292,6 +294,6 @@ def _record_task(
         header_path=path,
         relative_path=relative,
         header=header,
-        start_time=start_time,
+        start=start,
         data_bytes=sum(sizes.get(name, 0) for name in files),
     )

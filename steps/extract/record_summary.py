@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from steps.contract.outputs import GROUP_COLUMN
 
 from .errors import CorruptSignalError
 from .header import RecordHeader
@@ -24,6 +27,15 @@ from .statistics import NarrowHistogram, PhysicalStatistics, WideSignalSummary
 
 
 @dataclass(frozen=True)
+class RecordStart:
+    """When a record starts, as the outputs give it: a date and time if known, and the time of day (ISO
+    text, to the millisecond) whenever the header gives a time."""
+
+    date_time: dt.datetime | None
+    time_of_day: str | None
+
+
+@dataclass(frozen=True)
 class RecordTask:
     """A record found by discovery, with everything a worker needs to summarise it."""
 
@@ -34,7 +46,7 @@ class RecordTask:
     header_path: Path
     relative_path: str  # of the header, from the group folder: what errors.jsonl reports
     header: RecordHeader
-    start_time: str | None
+    start: RecordStart
     data_bytes: int  # sizes of its signal files, for balancing
 
     @property
@@ -151,7 +163,7 @@ def feature_rows(
         stats = statistics.get(spec.index, PhysicalStatistics.empty())  # a "~" signal has no samples
         rows.append(
             {
-                "group": task.group,
+                GROUP_COLUMN: task.group,
                 "record_set": task.record_set,
                 "record": task.record,
                 "kind": task.kind,
@@ -169,7 +181,8 @@ def feature_rows(
                 "p05": stats.p05,
                 "p50": stats.p50,
                 "p95": stats.p95,
-                "start_time": task.start_time,
+                "start_time": task.start.date_time,
+                "start_time_of_day": task.start.time_of_day,
             }
         )
     return rows

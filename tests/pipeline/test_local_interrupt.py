@@ -194,12 +194,12 @@ def test_ctrl_c_stops_the_run_in_one_line_and_a_rerun_resumes(
     assert f"reused: {', '.join(reused)} (from {execution.name})" in out
     dataset = Path(next(line for line in out.splitlines() if line.startswith("dataset:")).split(": ", 1)[1])
     rows = pd.read_parquet(dataset)
-    key = ["group", "record_set", "record", "signal_index"]
+    key = ["patient_group", "record_set", "record", "signal_index"]
     assert len(rows) == len(uninterrupted_rows)
     assert sorted(rows[key].astype(str).itertuples(index=False)) == sorted(
         uninterrupted_rows[key].astype(str).itertuples(index=False)
     )
-    assert sorted(rows["group"].astype(str).unique()) == GROUPS
+    assert sorted(rows["patient_group"].astype(str).unique()) == GROUPS
 
 
 def test_ctrl_c_ends_a_step_that_the_signal_did_not_reach(

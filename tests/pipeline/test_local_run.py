@@ -65,7 +65,7 @@ def test_run_local_then_rerun_reuses_the_cache(
     summaries = {g: json.loads((groups / g / "summary.json").read_text()) for g in GROUPS}
     rows = pd.read_parquet(dataset)
     assert len(rows) == sum(s["rows"] for s in summaries.values())
-    assert sorted(rows["group"].astype(str).unique()) == GROUPS
+    assert sorted(rows["patient_group"].unique()) == GROUPS
     assert {"ECG_II", "ECG_V", "HR"} <= set(rows["signal_std"])
     errors = [json.loads(line) for line in (groups / "39" / "errors.jsonl").read_text().splitlines()]
     assert sorted(e["record"] for e in errors) == ["garbled_0003", "nodata_0002", "truncated_0001"]

@@ -132,7 +132,7 @@ def test_empty_group_folder_is_reported_and_outputs_are_still_written(
     run = extract(tmp_path / "35", group="35")
     assert run.exit_code == 0
     assert [e["error"] for e in run.errors] == ["empty_group"]
-    assert run.features.empty and next(iter(run.features.columns)) == "group"
+    assert run.features.empty and next(iter(run.features.columns)) == "patient_group"
     assert run.summary["records_discovered"] == 0 == run.summary["rows"]
     assert extract(tmp_path / "35", "--strict", group="35").exit_code == 1
 

@@ -22,6 +22,7 @@ from scripts.sample_data.mimic_sample import generate
 from scripts.sample_data.records import digital_signals, write_record
 from steps.combine import command as combine_step
 from steps.combine.dataset_folder import MARKER_FILE
+from steps.combine.dataset_schema import DATASET_SCHEMA
 from steps.combine.destination import FROM_JOB_OUTPUT, S3Dataset, dataset_destination
 from steps.extract.extraction import extract_group
 from tests.paths import REAL_DATA, ROOT
@@ -87,27 +88,23 @@ def group_errors(groups_dir: Path) -> list[dict[str, str]]:
 
 
 def read_dataset(folder: Path) -> pd.DataFrame:
-    dataset = pq.read_table(folder, partitioning="hive").to_pandas()
-    dataset["group"] = dataset["group"].astype(str)
-    return dataset
+    return pq.read_table(folder).to_pandas()
 
 
 def test_every_row_lands_in_the_dataset_with_its_standard_name(groups_dir: Path, combined: Path) -> None:
     features = group_features(groups_dir)
     dataset = read_dataset(combined / "dataset")
     assert len(dataset) == len(features) > 0
-    partitions = [f"group={g}" for g in ALL_GROUPS if g != "36"]  # the empty group has no rows, no partition
-    assert sorted(p.name for p in (combined / "dataset").iterdir()) == [MARKER_FILE, *partitions]
-    marker = json.loads((combined / "dataset" / MARKER_FILE).read_text())
+    partitions = [g for g in ALL_GROUPS if g != "36"]  # the empty group has no rows, no partition
+    assert sorted(p.name for p in (combined / "dataset").iterdir()) == [*partitions, MARKER_FILE]
+    marker = json.loads(pq.read_metadata(combined / "dataset" / MARKER_FILE).metadata[b"waveform_pipeline"])
     assert marker["files"] == [f"{partition}/part-0.parquet" for partition in partitions]
-    keys = ["group", "record_set", "record", "signal_index"]
+    keys = ["patient_group", "record_set", "record", "signal_index"]
     ours = dataset.sort_values(keys).reset_index(drop=True)
     theirs = features.sort_values(keys).reset_index(drop=True)
-    columns = [name for name in features.columns if name != "group"]
-    assert list(ours.columns) == [*columns[:5], "signal_std", *columns[5:], "group"]  # partition column last
-    pd.testing.assert_frame_equal(
-        ours[list(features.columns)], theirs, check_dtype=False, check_categorical=False
-    )
+    columns = list(features.columns)
+    assert list(ours.columns) == [*columns[:6], "signal_std", *columns[6:]]
+    pd.testing.assert_frame_equal(ours[columns], theirs)
 
     names = dict(zip(zip(ours["signal"], ours["kind"], strict=True), ours["signal_std"], strict=True))
     assert names == {
@@ -133,13 +130,18 @@ def test_every_row_lands_in_the_dataset_with_its_standard_name(groups_dir: Path,
 
 
 def test_the_dataset_files_are_snappy_parquet_of_one_group_each(combined: Path) -> None:
-    for part in (combined / "dataset").rglob("*.parquet"):
+    parts = list((combined / "dataset").glob("*/*.parquet"))
+    assert len(parts) == len(ALL_GROUPS) - 1  # the empty group has none
+    for part in parts:
         metadata = pq.ParquetFile(part).metadata
         assert {metadata.row_group(0).column(i).compression for i in range(metadata.num_columns)} == {
             "SNAPPY"
         }
-        assert "group" not in pq.read_schema(part).names  # in the folder name, hive style
+        groups = pq.read_table(part, columns=["patient_group"]).column(0).unique().to_pylist()
+        assert groups == [part.parent.name]  # in the files, in a folder named for it (not hive style)
     assert not [p for p in combined.rglob(".*")]  # no staging folder or partial file left behind
+    marker = pq.read_table(combined / "dataset" / MARKER_FILE)  # read as an empty part by Polars and DuckDB
+    assert marker.num_rows == 0 and marker.schema.remove_metadata() == DATASET_SCHEMA
 
 
 def test_signal_stats_match_an_independent_computation(combined: Path) -> None:
@@ -151,9 +153,11 @@ def test_signal_stats_match_an_independent_computation(combined: Path) -> None:
             {
                 "signal_std": signal,
                 "kind": kind,
-                "records": len(set(zip(rows["group"], rows["record_set"], rows["record"], strict=True))),
-                "record_sets": len(set(zip(rows["group"], rows["record_set"], strict=True))),
-                "groups": rows["group"].nunique(),
+                "records": len(
+                    set(zip(rows["patient_group"], rows["record_set"], rows["record"], strict=True))
+                ),
+                "record_sets": len(set(zip(rows["patient_group"], rows["record_set"], strict=True))),
+                "groups": rows["patient_group"].nunique(),
                 "hours": math.fsum(rows["duration_s"]) / 3600,
                 "valid_fraction": rows["n_valid"].sum() / rows["n_samples"].sum(),
                 "mean_of_means": math.fsum(means) / len(means) if len(means) else math.nan,
@@ -379,7 +383,7 @@ def test_a_rerun_replaces_the_dataset_whole(groups_dir: Path, tmp_path: Path) ->
         combine_step.main(["--input-dir", str(groups_dir), "--output-dir", str(output), "--groups", "32"])
         == 0
     )
-    assert sorted(p.name for p in (output / "dataset").iterdir()) == [MARKER_FILE, "group=32"]
+    assert sorted(p.name for p in (output / "dataset").iterdir()) == ["32", MARKER_FILE]
     assert sorted(p.name for p in output.iterdir()) == [
         "dataset",
         "quality.json",

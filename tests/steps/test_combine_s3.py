@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
 
 import awswrangler as wr
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from steps.combine import command as combine_step
-from steps.combine.dataset_schema import ATHENA_TYPES
+from steps.combine.dataset_schema import ATHENA_TYPES, PARTITION_COLUMN
 from steps.extract.extraction import extract_group
 from tests.aws import REGION, MotoAws
 from tests.paths import REAL_DATA
@@ -52,26 +55,33 @@ def test_the_dataset_goes_to_s3_under_kms_and_into_the_glue_catalog(
     assert combine(groups_dir, tmp_path / "out", *options, "--glue-table", "features") == 0
 
     objects = dataset_objects(aws, bucket, "runs/1/dataset/")
-    assert {obj["Key"].split("/")[3] for obj in objects} == {"group=30", "group=32"}  # no rows, no partition
+    assert {obj["Key"].split("/")[3] for obj in objects} == {"30", "32"}  # no rows, no partition
     assert all(obj["Key"].endswith(".snappy.parquet") for obj in objects)
     for obj in objects:
         assert obj["ServerSideEncryption"] == "aws:kms"
         assert obj["SSEKMSKeyId"] in (key_id, aws.kms_key_arn(key_id))
 
     table = aws.client("glue").get_table(DatabaseName="waveforms", Name="features")["Table"]
-    assert table["PartitionKeys"] == [{"Name": "group", "Type": "string"}]
+    assert table["PartitionKeys"] == [{"Name": "patient_group", "Type": "string"}]
     assert table["StorageDescriptor"]["Location"] == uri
     columns = {column["Name"]: column["Type"] for column in table["StorageDescriptor"]["Columns"]}
     assert (
         columns["signal_std"] == "string" and columns["n_samples"] == "bigint" and columns["mean"] == "double"
     )
+    assert columns["start_time"] == "timestamp" and columns["start_time_of_day"] == "string"
+    assert "patient_group" not in columns  # a partition key, though in the files too
     partitions = aws.client("glue").get_partitions(DatabaseName="waveforms", TableName="features")[
         "Partitions"
     ]
     assert sorted(partition["Values"] for partition in partitions) == [["30"], ["32"]]
 
     dataset = wr.s3.read_parquet(uri, dataset=True)
-    assert dataset.groupby("group", observed=True).size().to_dict() == ROWS
+    assert dataset.groupby("patient_group", observed=True).size().to_dict() == ROWS
+    assert set(dataset["start_time"].dropna().dt.year) == {2704}  # as the headers give it, not wrapped round
+    body = aws.client("s3").get_object(Bucket=bucket, Key=objects[0]["Key"])["Body"].read()
+    stored = pq.read_schema(io.BytesIO(body))
+    assert stored.field("start_time").type == pa.timestamp("ms")  # MIMIC's years fit; nanoseconds would not
+    assert stored.field("patient_group").type == pa.string()
     assert set(dataset["signal_std"]) == {"ECG_II", "ECG_V", "ABP", "HR", "PULSE", "RESP_RATE", "SPO2"} | {
         "NBP_SYS",
         "NBP_DIAS",
@@ -115,7 +125,7 @@ def test_only_empty_groups_still_create_the_glue_table(
     ]
     assert combine(groups_dir, tmp_path / "out", "--groups", "36", *options) == 0
     table = aws.client("glue").get_table(DatabaseName="waveforms", Name="features")["Table"]
-    assert table["PartitionKeys"] == [{"Name": "group", "Type": "string"}]
+    assert table["PartitionKeys"] == [{"Name": "patient_group", "Type": "string"}]
     assert dataset_objects(aws, bucket, "d/") == []
 
 
@@ -127,13 +137,13 @@ def test_a_missing_bucket_ends_in_one_line(
 ) -> None:
     assert combine(groups_dir, tmp_path / "out", "--dataset-s3-uri", "s3://no-such-bucket/d/") == 1
     stderr = capsys.readouterr().err
-    assert stderr.startswith("error: writing group 30 to s3://no-such-bucket/d/ failed: ")
+    assert stderr.startswith("error: writing group 30 to s3://no-such-bucket/d/30/ failed: ")
     assert stderr.count("\n") == 1 and "NoSuchBucket" in stderr
     assert not (tmp_path / "out").exists()
 
 
 GLUE = ["--glue-database", "waveforms", "--glue-table", "features"]
-COLUMNS = {name: kind for name, kind in ATHENA_TYPES.items() if name != "group"}
+COLUMNS = {name: kind for name, kind in ATHENA_TYPES.items() if name != PARTITION_COLUMN}
 
 
 def execution_uri(bucket: str, execution: str) -> str:
@@ -173,17 +183,20 @@ def test_each_execution_points_the_glue_table_at_its_own_dataset(
     aws.client("glue").create_database(DatabaseInput={"Name": "waveforms"})
     first, second = execution_uri(bucket, "exec-1"), execution_uri(bucket, "exec-2")
     assert combine(groups_dir, tmp_path / "1", "--dataset-s3-uri", first, *GLUE) == 0
-    assert glue_partitions(aws) == {"30": f"{first}group=30/", "32": f"{first}group=32/"}
+    assert glue_partitions(aws) == {"30": f"{first}30/", "32": f"{first}32/"}
     assert combine(groups_dir, tmp_path / "2", "--dataset-s3-uri", second, *GLUE) == 0
 
     table = glue_table(aws)
     assert table["StorageDescriptor"]["Location"] == second
     assert {column["Name"]: column["Type"] for column in table["StorageDescriptor"]["Columns"]} == COLUMNS
-    assert table["PartitionKeys"] == [{"Name": "group", "Type": "string"}]
-    assert glue_partitions(aws) == {"30": f"{second}group=30/", "32": f"{second}group=32/"}
+    assert table["PartitionKeys"] == [{"Name": "patient_group", "Type": "string"}]
+    assert glue_partitions(aws) == {"30": f"{second}30/", "32": f"{second}32/"}
     wr.s3.delete_objects(first)  # the table no longer needs the first execution's dataset
     assert rows_through_the_catalog(aws) == ROWS
-    assert wr.s3.read_parquet(second, dataset=True).groupby("group", observed=True).size().to_dict() == ROWS
+    assert (
+        wr.s3.read_parquet(second, dataset=True).groupby("patient_group", observed=True).size().to_dict()
+        == ROWS
+    )
 
 
 def test_a_group_the_next_execution_lacks_leaves_the_table(
@@ -194,7 +207,7 @@ def test_a_group_the_next_execution_lacks_leaves_the_table(
     first, second = execution_uri(bucket, "exec-1"), execution_uri(bucket, "exec-2")
     assert combine(groups_dir, tmp_path / "1", "--dataset-s3-uri", first, *GLUE) == 0
     assert combine(groups_dir, tmp_path / "2", "--groups", "32", "--dataset-s3-uri", second, *GLUE) == 0
-    assert glue_partitions(aws) == {"32": f"{second}group=32/"}
+    assert glue_partitions(aws) == {"32": f"{second}32/"}
     assert rows_through_the_catalog(aws) == {"32": ROWS["32"]}
 
     # and an execution whose groups are all empty leaves a table with no partitions at all
@@ -238,7 +251,7 @@ def foreign_table(descriptor: dict[str, Any], **table: Any) -> dict[str, Any]:
     return {
         "Name": "features",
         "TableType": "EXTERNAL_TABLE",
-        "PartitionKeys": [{"Name": "group", "Type": "string"}],
+        "PartitionKeys": [{"Name": "patient_group", "Type": "string"}],
         "StorageDescriptor": {
             "Columns": [{"Name": "record", "Type": "string"}],
             "Location": "s3://someone-else/features/",
@@ -271,7 +284,7 @@ def foreign_table(descriptor: dict[str, Any], **table: Any) -> dict[str, Any]:
             foreign_table({}, Parameters={"projection.enabled": "true"}),
             "it uses partition projection",
         ),
-        (foreign_table({}, PartitionKeys=[]), "it is partitioned by nothing, not group string"),
+        (foreign_table({}, PartitionKeys=[]), "it is partitioned by nothing, not patient_group string"),
         (foreign_table({"Columns": [{"Name": "mean", "Type": "string"}]}), "its column mean is string"),
         (foreign_table({"Columns": [{"Name": "patient", "Type": "string"}]}), "a column patient the dataset"),
     ],
@@ -327,9 +340,9 @@ def test_a_missing_bucket_leaves_the_glue_table_as_it_was(
     gone = execution_uri("no-such-bucket", "exec-2")
     assert combine(groups_dir, tmp_path / "2", "--dataset-s3-uri", gone, *GLUE) == 1
     stderr = one_error_line(capsys)
-    assert stderr.startswith(f"error: writing group 30 to {gone} failed: ") and "NoSuchBucket" in stderr
+    assert stderr.startswith(f"error: writing group 30 to {gone}30/ failed: ") and "NoSuchBucket" in stderr
     assert glue_table(aws)["StorageDescriptor"]["Location"] == first
-    assert glue_partitions(aws) == {"30": f"{first}group=30/", "32": f"{first}group=32/"}
+    assert glue_partitions(aws) == {"30": f"{first}30/", "32": f"{first}32/"}
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pyarrow.parquet as pq
 
 from steps.contract.outputs import FEATURE_COLUMNS
@@ -12,8 +13,9 @@ from tests.reference import assert_statistics_match, reference_statistics
 from tests.steps.extract_runs import Extract
 
 EXPECTED_COLUMNS = [
-    "group", "record_set", "record", "kind", "signal_index", "signal", "units", "fs", "n_samples",
+    "patient_group", "record_set", "record", "kind", "signal_index", "signal", "units", "fs", "n_samples",
     "duration_s", "n_valid", "mean", "std", "min", "max", "p05", "p50", "p95", "start_time",
+    "start_time_of_day",
 ]  # fmt: skip
 
 
@@ -44,7 +46,7 @@ def test_discovery_is_driven_by_headers(real_data: Path, extract: Extract) -> No
     assert list(numerics["signal"]) == ["HR", "PULSE", "RESP", "SpO2", "NBPSys", "NBPDias", "NBPMean"]
     assert set(features.loc[features["record"] != "s25047-2704-05-04-10-44n", "kind"]) == {"waveform"}
     assert set(features["record_set"]) == {"3234460"}
-    assert set(features["group"]) == {"32"}
+    assert set(features["patient_group"]) == {"32"}
     summary = run.summary
     assert summary["headers_found"] == 21
     assert summary["headers_by_kind"] == {"layout": 1, "master": 1, "record": 19}
@@ -60,9 +62,11 @@ def test_rows_carry_duration_and_start_time(real_data: Path, extract: Extract) -
     assert segment["n_samples"] == 322111 and segment["fs"] == 125.0
     assert segment["duration_s"] == 322111 / 125
     # The segment header gives only a time of day; its master dates it.
-    assert segment["start_time"] == "2704-05-04T11:00:47.562"
+    assert segment["start_time"] == pd.Timestamp("2704-05-04T11:00:47.562")
+    assert segment["start_time_of_day"] == "11:00:47.562"
     numerics = features.loc[("s25047-2704-05-04-10-44n", "HR")]
-    assert numerics["start_time"] == "2704-05-04T10:44:18.529"
+    assert numerics["start_time"] == pd.Timestamp("2704-05-04T10:44:18.529")
+    assert numerics["start_time_of_day"] == "10:44:18.529"
     assert numerics["n_samples"] == 72 and abs(numerics["duration_s"] - 72 * 60) < 1e-6
 
 

@@ -7,6 +7,7 @@ the inputs and any earlier outputs as they were.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import os
@@ -21,7 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from steps.combine import command as combine_step
-from steps.combine.dataset_folder import MARKER_FILE
+from steps.combine.dataset_folder import EARLIER_MARKER_FILE, MARKER_FILE
 from steps.contract.outputs import (
     DIGESTED_FILES,
     ERRORS_FILE,
@@ -37,11 +38,15 @@ from tests.steps.extract_runs import seal
 
 RERUN = "the outputs mix two extract runs, or an extract run was interrupted; run the extract step again"
 REPORTS = ["quality.json", "report.html", "signal_stats.csv"]
+NOT_A_GROUP_NAME = (
+    "{} cannot be a group's name: letters, digits, '.', '_' and '-', starting with a letter or digit (the "
+    "dataset's readers skip a folder starting with '.' or '_')"
+)
 
 
 def feature_row(group: str, record: str, signal: str, index: int = 0, hours: float = 1.0) -> dict[str, Any]:
     return {
-        "group": group,
+        "patient_group": group,
         "record_set": record.split("_")[0],
         "record": record,
         "kind": "waveform",
@@ -59,7 +64,8 @@ def feature_row(group: str, record: str, signal: str, index: int = 0, hours: flo
         "p05": -0.9,
         "p50": 0.0,
         "p95": 0.9,
-        "start_time": "2150-01-01T00:00:00",
+        "start_time": dt.datetime(2150, 1, 1),
+        "start_time_of_day": "00:00:00.000",
     }
 
 
@@ -354,13 +360,13 @@ def test_a_file_added_to_our_dataset_keeps_it_from_being_replaced(
 ) -> None:
     output = tmp_path / "out"
     assert combine(capsys, "--input-dir", groups, "--output-dir", output)[0] == 0
-    (output / "dataset" / "group=30" / "notes.txt").write_text("mine")
+    (output / "dataset" / "30" / "notes.txt").write_text("mine")
     before = snapshot(tmp_path)
     code, err = combine(capsys, "--input-dir", groups, "--output-dir", output)
     assert (code, err) == (
         2,
         f"error: the dataset folder {output / 'dataset'} is not a dataset this step wrote (it holds "
-        "'group=30/notes.txt'), and a run replaces its dataset whole: give a new or empty folder, or move "
+        "'30/notes.txt'), and a run replaces its dataset whole: give a new or empty folder, or move "
         "that one away yourself\n",
     )
     assert snapshot(tmp_path) == before
@@ -371,7 +377,7 @@ def test_a_rerun_replaces_its_own_dataset_and_clears_what_a_killed_run_left(
 ) -> None:
     output = tmp_path / "out"
     assert combine(capsys, "--input-dir", groups, "--output-dir", output)[0] == 0
-    assert sorted(p.name for p in (output / "dataset").iterdir()) == [MARKER_FILE, "group=30", "group=31"]
+    assert sorted(p.name for p in (output / "dataset").iterdir()) == ["30", "31", MARKER_FILE]
     # what a combine run killed while writing leaves beside its outputs ...
     (output / ".dataset.k1ll3d_0.partial" / "group=30").mkdir(parents=True)
     (output / ".dataset.k1ll3d_1.old" / "group=31").mkdir(parents=True)
@@ -386,8 +392,20 @@ def test_a_rerun_replaces_its_own_dataset_and_clears_what_a_killed_run_left(
         "notes.txt",
         *REPORTS,
     ]
-    assert sorted(p.name for p in (output / "dataset").iterdir()) == [MARKER_FILE, "group=31"]
+    assert sorted(p.name for p in (output / "dataset").iterdir()) == ["31", MARKER_FILE]
     assert json.loads((output / "quality.json").read_text(encoding="utf-8"))["totals"]["groups"] == 1
+
+
+def test_a_dataset_with_the_earlier_json_marker_is_replaced(
+    groups: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = tmp_path / "out" / "dataset"
+    (dataset / "group=30").mkdir(parents=True)
+    (dataset / "group=30" / "part-0.parquet").write_bytes(b"PAR1")
+    marker = {"written_by": "the combine step of waveform-pipeline", "files": ["group=30/part-0.parquet"]}
+    (dataset / EARLIER_MARKER_FILE).write_text(json.dumps(marker))
+    assert combine(capsys, "--input-dir", groups, "--output-dir", tmp_path / "out") == (0, "")
+    assert sorted(p.name for p in dataset.iterdir()) == ["30", "31", MARKER_FILE]
 
 
 def test_a_dataset_of_the_earlier_shape_without_the_marker_is_replaced(
@@ -398,7 +416,7 @@ def test_a_dataset_of_the_earlier_shape_without_the_marker_is_replaced(
         (dataset / partition).mkdir(parents=True)
         (dataset / partition / "part-0.parquet").write_bytes(b"PAR1")
     assert combine(capsys, "--input-dir", groups, "--output-dir", tmp_path / "out") == (0, "")
-    assert sorted(p.name for p in dataset.iterdir()) == [MARKER_FILE, "group=30", "group=31"]
+    assert sorted(p.name for p in dataset.iterdir()) == ["30", "31", MARKER_FILE]
     assert pq.read_table(dataset).num_rows == 3
 
 
@@ -493,8 +511,13 @@ def test_groups_may_be_listed_with_commas(
             ["--groups", "30,,31"],
             "--groups '30,,31' names an empty group: give names, as in --groups 30 31 or --groups 30,31",
         ),
-        (["--groups", ".."], "--groups: '..' is not a folder name"),
-        (["--group-output", "../30", "s3://bucket/x"], "--group-output: '../30' is not a folder name"),
+        (["--groups", ".."], "--groups: " + NOT_A_GROUP_NAME.format("'..'")),
+        (
+            ["--group-output", "../30", "s3://bucket/x"],
+            "--group-output: " + NOT_A_GROUP_NAME.format("'../30'"),
+        ),
+        (["--groups", "_hidden"], "--groups: " + NOT_A_GROUP_NAME.format("'_hidden'")),
+        (["--groups", "a=b"], "--groups: " + NOT_A_GROUP_NAME.format("'a=b'")),
     ],
 )
 def test_a_group_name_that_is_no_folder_name_is_refused(
@@ -606,7 +629,7 @@ def features_with(schema: pa.Schema, group: str = "30") -> pa.Table:
         ),
         (
             pa.schema([FEATURE_SCHEMA.field(1), FEATURE_SCHEMA.field(0), *list(FEATURE_SCHEMA)[2:]]),
-            f"columns in another order: record_set, group, {', '.join(FEATURE_SCHEMA.names[2:])}",
+            f"columns in another order: record_set, patient_group, {', '.join(FEATURE_SCHEMA.names[2:])}",
         ),
     ],
     ids=["nullability", "order"],
@@ -706,10 +729,10 @@ def test_outputs_get_the_modes_of_the_umask(
     assert modes == {
         ".": folder,
         "dataset": folder,  # tempfile would make it 0700
-        "dataset/group=30": folder,
-        "dataset/group=31": folder,
-        "dataset/group=30/part-0.parquet": file,
-        "dataset/group=31/part-0.parquet": file,
+        "dataset/30": folder,
+        "dataset/31": folder,
+        "dataset/30/part-0.parquet": file,
+        "dataset/31/part-0.parquet": file,
         f"dataset/{MARKER_FILE}": file,
         **{name: file for name in REPORTS},  # tempfile would make them 0600
     }

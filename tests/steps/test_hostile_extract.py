@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from scripts.sample_data.records import digital_signals, write_record
@@ -274,7 +275,9 @@ def test_a_record_that_ends_past_the_calendar_keeps_its_own_start(
 ) -> None:
     build = CASES["a record that ends past the calendar"].build
     features = extract(hostile_group(build), group="33").features
-    assert set(features[features.record == "end_0002"].start_time) == {"9999-12-31T23:59:59.999"}
+    assert set(features[features.record == "end_0002"].start_time) == {
+        pd.Timestamp("9999-12-31T23:59:59.999")
+    }
 
 
 def test_no_length_never_gives_negative_samples(tmp_path: Path, extract: Extract) -> None:
@@ -371,7 +374,7 @@ def test_folder_and_group_names_that_are_not_utf8_are_escaped(tmp_path: Path, ex
     run = extract(group, "--group", os.fsdecode(b"g\xff"))
     assert run.exit_code == 0, run.stderr
     assert list(run.features.record_set) == ["set\\xfe", "set\\xfe"]
-    assert set(run.features.group) == {"g\\xff"}
+    assert set(run.features.patient_group) == {"g\\xff"}
 
 
 @pytest.mark.parametrize("where", ["same", "inside"])

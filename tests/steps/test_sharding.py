@@ -19,7 +19,7 @@ import pytest
 from scripts.sample_data.records import digital_signals, write_record
 from steps.extract.extraction import extract_group
 from steps.extract.header import RecordHeader, read_header
-from steps.extract.record_summary import RecordTask
+from steps.extract.record_summary import RecordStart, RecordTask
 from steps.extract.sharding import (
     RECORD_OVERHEAD_BYTES,
     HostShare,
@@ -43,7 +43,7 @@ def tasks_of_sizes(tmp_path: Path, sizes: list[int], fmt: str = "80") -> list[Re
     assert isinstance(header, RecordHeader)
     return [
         RecordTask("30", "rs", f"r{i}", "waveform", header_path, f"rs/r{i}.hea",
-                   replace(header, sig_len=max(size // 2, 1)), None, size)
+                   replace(header, sig_len=max(size // 2, 1)), RecordStart(None, None), size)
         for i, size in enumerate(sizes)
     ]  # fmt: skip
 
