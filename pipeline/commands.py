@@ -288,6 +288,7 @@ def schedule_delete(args: argparse.Namespace) -> int:
 def run_local(args: argparse.Namespace) -> int:
     from .config import parse_groups
     from .local.run import run_locally
+    from .local.summary import summary_lines
     from .parameters import parameter_text
 
     groups = parse_groups(args.groups, "--groups") if args.groups is not None else None
@@ -303,12 +304,5 @@ def run_local(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         parameters=overrides,
     )
-    ran = len(result.outcomes) - len(result.reused)
-    print(f"execution {result.execution_id}: {ran} step(s) ran, {len(result.reused)} reused from the cache")
-    if result.reused:
-        sources = sorted({outcome.source_execution for outcome in result.reused})
-        print(f"reused: {', '.join(o.name for o in result.reused)} (from {', '.join(sources)})")
-    print(f"dataset: {result.combined / 'dataset'}")
-    print(f"report:  {result.combined / 'report.html'}")
-    print(f"groups:  {', '.join(str(folder) for folder in result.group_outputs)}")
+    print("\n".join(summary_lines(result, args.output)))
     return 0

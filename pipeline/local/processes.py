@@ -97,6 +97,13 @@ def with_umask_modes(folder: Path) -> None:
                 os.chmod(os.path.join(root, name), file_mode())
 
 
+def _append(log: Path, text: str, new: bool = False) -> None:
+    """Write the runner's own lines into a step's log; a path that is not UTF-8 (a surrogate-escaped byte)
+    as its own bytes."""
+    with open(log, "w" if new else "a", encoding="utf-8", errors="surrogateescape") as stream:
+        stream.write(text)
+
+
 class StepProcesses:
     """Runs waves of ready steps as processes, sharing the CPUs between them."""
 
@@ -158,11 +165,12 @@ class StepProcesses:
         self.logs[command.step] = log
         arguments = [self._map(argument, staging) for argument in command.arguments]
         environment = {**os.environ, "LOKY_MAX_CPU_COUNT": str(workers), "PYTHONUNBUFFERED": "1"}
-        # The log opens with the command, as one would type it to run the step again by hand.
+        # The log opens with the command as one would type it to run the step by hand, after what its staging
+        # folder's paths stand for: the folder is removed once the step ends.
         typed = shlex.join(["python", "-m", command.module, *arguments])
-        # A path that is not UTF-8 (a surrogate-escaped byte) is written as its own bytes.
-        opening = f"$ cd {shlex.quote(str(self.code_root))} && {typed}\n"
-        log.write_text(opening, encoding="utf-8", errors="surrogateescape")
+        links = [f"# {self._local(path, staging)} is {source}\n" for path, source in command.inputs.items()]
+        opening = "".join(links) + f"$ cd {shlex.quote(str(self.code_root))} && {typed}\n"
+        _append(log, opening, new=True)
         exit_code = self.run_process(command, arguments, log, environment)
         if exit_code != 0:
             self.exit_codes[command.step] = exit_code
@@ -174,6 +182,7 @@ class StepProcesses:
         with_umask_modes(output)
         os.replace(output, destination)  # the "upload": whole, once the step succeeded
         shutil.rmtree(staging, ignore_errors=True)
+        _append(log, f"# {output} moved to {destination}\n")
         return True
 
     def run_process(

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from steps.contract.atomic import remove_leftovers
+from steps.contract.atomic import atomic_path, remove_leftovers
 
 from ..config import MAX_GROUP_NAME, is_group_name
 from ..dag import COMBINE_STEP, DagStep, dag_steps
@@ -32,6 +32,10 @@ from .processes import STAGING, StepProcesses
 from .progress import StageBars
 
 EXECUTION_PREFIX = "local-"  # an execution folder: local-<UTC time>-<4 hex digits>
+LOGS = "logs"  # in an execution folder: <step>.log
+# <output>/latest: a link to the combined outputs (dataset, reports) of the newest run that finished, whether
+# it computed them or reused them from an earlier execution: the one path a notebook or a script needs.
+LATEST = "latest"
 
 
 @dataclass
@@ -52,13 +56,21 @@ class LocalRun:
         return self.output_of(COMBINE_STEP.name)
 
     @property
-    def group_outputs(self) -> list[Path]:
-        """The folders holding the groups' outputs (an earlier execution's for a group reused from cache)."""
-        return sorted({self.output_of(o.name).parent for o in self.outcomes if self.steps[o.name].group})
+    def group_output_of(self) -> dict[str, Path]:
+        """Each group's output folder (an earlier execution's for a group reused from cache)."""
+        return {group: self.output_of(o.name) for o in self.outcomes if (group := self.steps[o.name].group)}
 
     @property
     def reused(self) -> list[StepOutcome]:
         return [o for o in self.outcomes if o.cache_hit]
+
+    @property
+    def log_folders(self) -> list[Path]:
+        """The folders of the step logs behind this run's outputs: this execution's for the steps it ran, the
+        earlier executions' for the steps it reused."""
+        root = self.combined.parents[1]  # the output folder: <output>/<execution>/combined
+        ran_in = {o.source_execution if o.cache_hit else self.execution_id for o in self.outcomes}
+        return [root / execution / LOGS for execution in sorted(ran_in)]
 
 
 LOCK_FILE = ".pipeline-lock"
@@ -170,8 +182,8 @@ def only_run_in(output_dir: Path) -> Iterator[None]:
 
 def remove_leftovers_of_killed_runs(output_dir: Path) -> list[Path]:
     """What runs that were killed (kill -9, a power cut) left behind: their executions' staging folders,
-    half-written caches. Only ever called with the lock held, so no run is using them."""
-    removed = remove_leftovers(output_dir, [CACHE_FILE, DEFINITION_FILE])
+    half-written caches and links. Only ever called with the lock held, so no run is using them."""
+    removed = remove_leftovers(output_dir, [CACHE_FILE, DEFINITION_FILE, LATEST])
     for execution in output_dir.glob(f"{EXECUTION_PREFIX}*/{STAGING}"):
         if execution.is_dir() and not execution.is_symlink():
             shutil.rmtree(execution, ignore_errors=True)
@@ -264,4 +276,14 @@ def _run(
         bars.close()
         with contextlib.suppress(OSError):  # empty once every step's output moved into place
             (output_dir / execution_id / STAGING).rmdir()
-    return LocalRun(execution_id, outcomes, steps)
+    run = LocalRun(execution_id, outcomes, steps)
+    point_latest(output_dir, run)
+    return run
+
+
+def point_latest(output_dir: Path, run: LocalRun) -> None:
+    """Make ``<output>/latest`` a relative link to the run's combined outputs, replaced in one rename: a
+    reader sees the previous link or the new one, never none."""
+    with atomic_path(output_dir / LATEST) as temporary:
+        temporary.unlink()  # a file was made to hold the name; the link takes its place
+        os.symlink(os.path.relpath(run.combined, output_dir), temporary)

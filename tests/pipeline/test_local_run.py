@@ -83,6 +83,49 @@ def test_run_local_then_rerun_reuses_the_cache(
     assert code == 0 and "4 step(s) ran, 0 reused" in out
 
 
+def test_the_run_ends_with_its_failures_and_where_everything_is(
+    sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "out"
+    code, out, err = run_cli("--input", str(sample), "--output", str(output), capsys=capsys)
+    assert code == 0, err
+    lines = out.splitlines()
+    execution = lines[0].split()[1].rstrip(":")
+    run_folder = output / execution
+    summaries = [json.loads((run_folder / "groups" / g / "summary.json").read_text()) for g in GROUPS]
+    summarised = sum(s["records_summarised"] for s in summaries)
+    discovered = sum(s["records_discovered"] for s in summaries)
+    assert lines[1:] == [
+        # the sample's planted defects, in group 39
+        f"records: {summarised} of {discovered} summarised, 3 failed, in 3 group(s)",
+        "  group 39: 3 failed (header_unparsable 1, missing_file 1, truncated_signal 1): "
+        f"{run_folder / 'groups' / '39' / 'errors.jsonl'}",
+        f"dataset: {run_folder / 'combined' / 'dataset'}",
+        f"report:  {run_folder / 'combined' / 'report.html'}",
+        f"logs:    {run_folder / 'logs'}",
+        f"latest:  {output / 'latest'} -> {execution}/combined",
+    ]
+    assert (output / "latest" / "report.html").is_file() and (output / "latest" / "dataset").is_dir()
+    assert sorted(p.name for p in (run_folder / "logs").iterdir()) == [
+        f"{s}.log" for s in ("Combine", "Extract30", "Extract31", "Extract39")
+    ]
+    # each log says what its staging folder's paths were, and where the output went: that folder is gone
+    log = (run_folder / "logs" / "Extract39.log").read_text().splitlines()
+    staging = run_folder / ".staging" / "Extract39"
+    assert log[0] == f"# {staging / 'input' / 'records'} is {sample / '39'}/"
+    assert (
+        log[1].startswith("$ cd ")
+        and log[-1] == f"# {staging / 'output'} moved to {run_folder / 'groups' / '39'}"
+    )
+    assert not (run_folder / ".staging").exists()
+
+    code, out, err = run_cli("--input", str(sample), "--output", str(output), capsys=capsys)
+    assert code == 0, err
+    again = out.splitlines()
+    assert again[0].endswith("0 step(s) ran, 4 reused from the cache")
+    assert again[2:] == lines[1:]  # the same outputs, failures, logs, and latest: those of the run reused
+
+
 def test_changed_input_files_rerun_their_group_and_the_combine_step(
     data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -176,9 +219,10 @@ def test_the_local_run_executes_the_deployed_definitions_steps_and_arguments(
         ]
         entrypoint = " ".join(by_name[name]["Arguments"]["AppSpecification"]["ContainerEntrypoint"])
         assert f"python3 -m {command.module} " in entrypoint
-        # and that is what ran: each step's log opens with the command it ran
+        # and that is what ran: each step's log opens with the command it ran (after what its paths are)
         log = output / result.execution_id / "logs" / f"{name}.log"
-        ran = shlex.split(log.read_text().splitlines()[0].split(" && ", 1)[1])
+        typed_line = next(line for line in log.read_text().splitlines() if line.startswith("$ cd "))
+        ran = shlex.split(typed_line.split(" && ", 1)[1])
         assert ran[:3] == ["python", "-m", command.module] and len(ran) == 3 + len(command.arguments)
         for typed, argument in zip(ran[3:], command.arguments, strict=True):  # container paths: in staging
             staged = argument.startswith(CONTAINER_ROOT) and typed.endswith(
