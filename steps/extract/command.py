@@ -85,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
     from .errors import InputFolderError, OutputWriteError
     from .extraction import extract_group
     from .sharding import HostShare, processing_host_share
+    from .worker_pool import stop_workers
 
     group = printable(args.group or args.input_dir.resolve().name)
     try:
@@ -101,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
     except (InputFolderError, OutputWriteError) as exc:
         print(f"error: {printable(str(exc))}", file=sys.stderr)
         return exc.exit_code
+    finally:
+        stop_workers()
     print(
         f"group {group}: {summary.records_summarised} of {summary.records_discovered} records summarised, "
         f"{summary.records_failed} failed, {summary.rows} rows, {summary.bytes_read / 1e6:.1f} MB "

@@ -10,6 +10,8 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from steps.extract import extraction
 from steps.extract.extraction import ChunkResult
 from steps.extract.extraction import summarise_chunk as real_summarise_chunk
 from steps.extract.sharding import FolderWork, RecordWork, Work
+from tests.paths import ROOT
 from tests.steps.extract_runs import Extract
 
 CULPRIT = "3000007_0002"
@@ -98,3 +101,30 @@ def test_a_split_record_that_kills_its_worker_fails_once_as_one_record(
     assert [(e["record"], e["error"]) for e in run.errors] == [(CULPRIT, "worker_died")]
     assert CULPRIT not in set(run.features["record"])
     assert run.summary["records_summarised"] + 1 == run.summary["records_discovered"] == 3 * 3 + 2
+
+
+WORKERS_LEFT = """
+import sys
+from pathlib import Path
+from steps.extract.command import main
+
+code = main(sys.argv[1:])
+children = [
+    pid for task in Path("/proc/self/task").iterdir() for pid in (task / "children").read_text().split()
+]
+commands = [Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\\0", b" ").decode() for pid in children]
+print(code, sum("loky" in command and "resource_tracker" not in command for command in commands))
+"""
+
+
+def test_the_step_stops_its_workers_before_it_returns(tmp_path: Path) -> None:
+    """Not left to the interpreter's exit: a step forked by multiprocessing (as run-local runs one) never runs
+    loky's exit hook, and waited ~10 s for its idle workers to time out."""
+    folder = tmp_path / "30" / "3000001"
+    for index in range(4):
+        write_record(folder, f"3000001_{index:04d}", "80", digital_signals("80", 2000, 1, index))
+    arguments = ["--input-dir", str(tmp_path / "30"), "--output-dir", str(tmp_path / "out"), "--workers", "2"]
+    done = subprocess.run(
+        [sys.executable, "-c", WORKERS_LEFT, *arguments], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.splitlines()[-1] == "0 0"  # exit code 0, no worker left
