@@ -79,7 +79,9 @@ class Cli:
         return code, captured.out, captured.err
 
     def run_local(self, data: Path, output: Path, *extra: str) -> tuple[int, str, str]:
-        return self("run-local", "--input", str(data), "--output", str(output), "--no-progress", *extra)
+        return self(
+            "run-local", "--input-dir", str(data), "--output-dir", str(output), "--no-progress", *extra
+        )
 
 
 def ran(out: str) -> str:
@@ -206,7 +208,7 @@ AWS_COMMANDS = [
     ["start"],
     ["status"],
     ["executions"],
-    ["schedule", "put", "--rate", "1 day", "--role-arn", "arn:aws:iam::123456789012:role/s"],
+    ["schedule", "put", "--rate", "1 day", "--scheduler-role-arn", "arn:aws:iam::123456789012:role/s"],
     ["schedule", "show"],
     ["schedule", "delete"],
 ]
@@ -246,7 +248,7 @@ def test_a_malformed_region_from_the_environment_or_the_file_says_where_it_came_
     cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     for variable in ("AWS_REGION", "AWS_DEFAULT_REGION", "SAGEMAKER_ROLE_ARN"):
-        monkeypatch.delenv(variable, raising=False)  # nothing to build with: no AWS call, whatever happens
+        monkeypatch.delenv(variable, raising=False)  # the region is the file's alone
     (tmp_path / "waveform-pipeline.toml").write_text('region = "us_east_1"\n')
     code, _, err = cli("definition")
     assert (code, err) == (1, f"error: region in waveform-pipeline.toml: 'us_east_1' {REGION_MESSAGE}\n")
@@ -269,7 +271,7 @@ def test_a_region_the_sdk_has_no_image_for_says_so_and_an_image_uri_gets_past_it
     )
     image = "123456789012.dkr.ecr.mars-north-9.amazonaws.com/waveform-steps:1"
     written = tmp_path / "definition.json"
-    code, _, err = cli("definition", "--region", "mars-north-9", "--image-uri", image, "-o", str(written))
+    code, _, err = cli("definition", "--region", "mars-north-9", "--image-uri", image, "--file", str(written))
     assert code == 0, err
     assert image in written.read_text()
 
@@ -287,7 +289,7 @@ def test_run_local_needs_no_valid_aws_region(
 # 4. --groups: an empty or blank list is an error everywhere; comma lists work everywhere.
 
 
-RUN_LOCAL = ["run-local", "--input", ".", "--output", "out"]
+RUN_LOCAL = ["run-local", "--input-dir", ".", "--output-dir", "out"]
 
 
 @pytest.mark.parametrize("command", [RUN_LOCAL, *AWS_COMMANDS], ids=" ".join)
@@ -424,7 +426,16 @@ def test_after_kill_9_the_next_run_removes_the_staging_folders(
 ) -> None:
     checkout = blocking_checkout(tmp_path, "31")  # group 31's step runs until it is killed
     local_definition(GROUPS, checkout, kept_in=output)  # what the run in the checkout builds, built here
-    command = [sys.executable, "-m", "pipeline", "run-local", "--input", str(data), "--output", str(output)]
+    command = [
+        sys.executable,
+        "-m",
+        "pipeline",
+        "run-local",
+        "--input-dir",
+        str(data),
+        "--output-dir",
+        str(output),
+    ]
     run = subprocess.Popen(
         [*command, "--no-progress", "--jobs", "2"],
         cwd=checkout,
@@ -517,7 +528,7 @@ def test_a_definition_written_to_a_path_that_is_not_utf8_is_reported_not_a_trace
     monkeypatch.setenv("WAVEFORM_BUCKET", "my-bucket")
     monkeypatch.setenv("WAVEFORM_GROUPS", "30")
     written = tmp_path / os.fsdecode(b"definition-\xff.json")
-    code, out, err = cli("definition", "--region", aws.region, "-o", str(written))
+    code, out, err = cli("definition", "--region", aws.region, "--file", str(written))
     assert (code, err) == (0, "")
     assert out == f"definition written to {str(written).encode('utf-8', 'backslashreplace').decode()}\n"
     assert json.loads(written.read_text())["Steps"]
