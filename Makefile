@@ -37,8 +37,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m scripts.sample_data mimic --output $(SAMPLE_DIR)
-	$(BIN)/waveform-pipeline run-local --input $(SAMPLE_DIR) --output $(OUTPUT_DIR)
+	$(BIN)/python -m scripts.sample_data mimic --output-dir $(SAMPLE_DIR)
+	$(BIN)/waveform-pipeline run-local --input-dir $(SAMPLE_DIR) --output-dir $(OUTPUT_DIR)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

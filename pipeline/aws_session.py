@@ -38,5 +38,8 @@ def boto_session(config: PipelineConfig) -> boto3.Session:
         logging.getLogger(name).setLevel(logging.WARNING)
     # One warning a step that the job name is dropped from the definition: that is what we want.
     logging.getLogger("sagemaker.core.workflow.utilities").setLevel(logging.ERROR)
+    # A credential refresh that fails (an SSO session never logged in, or expired) is logged as a warning with
+    # its traceback, then raised: the error line (errors.failure_of) says it once, and how to log in.
+    logging.getLogger("botocore.credentials").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message="Running within a PipelineSession")
     return boto3.Session(profile_name=config.profile or None, region_name=config.region)

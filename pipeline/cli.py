@@ -10,6 +10,7 @@ import argparse
 import io
 import math
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -19,9 +20,9 @@ from steps.combine import command as combine_step
 from steps.extract import command as extract_step
 from steps.extract.command import positive_int
 
-from . import commands
-from .config import GROUP_PRESETS
+from .commands import build, executions, local, schedule
 from .errors import failure_of
+from .global_options import add_global_options, settings_flags_given
 from .parameters import DESCRIPTIONS
 
 PARAMETERS_HELP = "pipeline parameters (--param NAME=VALUE):\n" + "\n".join(
@@ -35,34 +36,58 @@ class Subcommands(Protocol):
     def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser: ...
 
 
-EPILOG = (
-    "Settings come from flags, then the environment (AWS_PROFILE, AWS_REGION, SAGEMAKER_ROLE_ARN, "
-    "WAVEFORM_BUCKET, ...), then waveform-pipeline.toml, then defaults."
+class Parser(argparse.ArgumentParser):
+    """Every parser of the CLI (a command's parser is of its parent's class): no option is taken by an
+    abbreviation, so an old spelling (run-local --input) is an error instead of a guess (--input-dir)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+HELP_WIDTH = 100
+EPILOG = textwrap.fill(
+    "The settings and --output go before the command (waveform-pipeline --region eu-west-1 status) or after "
+    "it. Each comes from its flag, then the environment (AWS_PROFILE, AWS_REGION, SAGEMAKER_ROLE_ARN, "
+    "WAVEFORM_BUCKET, ...), then waveform-pipeline.toml, then its default. extract, combine and run-local "
+    "run here and take no settings.",
+    HELP_WIDTH,
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="waveform-pipeline",
         description="Turn MIMIC-III waveform record sets into per-signal features, on SageMaker or here.",
         epilog=EPILOG,
     )
     parser.add_argument("--version", action=_Version, help="print the installed version and exit")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    settings = _settings_parser()
-    settings_but_role = _settings_parser(execution_role=False)  # schedule put's --role-arn is the scheduler's
+    add_global_options(parser)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
 
     _step_command(sub, "extract", extract_step, "summarise every record of one patient-group folder, here")
     _step_command(sub, "combine", combine_step, "merge group outputs into the dataset and reports, here")
+    _run_local_command(sub)
 
     definition = _command(
-        sub, "definition", commands.definition, "print the pipeline definition (JSON)", settings
+        sub,
+        "definition",
+        build.definition,
+        "print the pipeline definition (JSON); needs no AWS account: placeholders stand in for a region, "
+        "role or bucket not configured",
     )
-    definition.add_argument("-o", "--output", type=Path, help="write it to FILE instead of standard output")
+    definition.add_argument(
+        "-f", "--file", type=Path, metavar="FILE", help="write it to FILE instead of standard output"
+    )
+    _command(
+        sub,
+        "graph",
+        build.graph,
+        "print the DAG as Mermaid text; needs no AWS account, as definition",
+    )
 
-    diff = _command(
-        sub, "diff", commands.diff, "what an upsert would change in the deployed pipeline", settings
-    )
+    diff = _command(sub, "diff", build.diff, "what an upsert would change in the deployed pipeline")
     diff.add_argument(
         "--exit-code", action="store_true", help="exit 1 when there are changes, as git diff does"
     )
@@ -70,110 +95,96 @@ def build_parser() -> argparse.ArgumentParser:
     check = _command(
         sub,
         "check",
-        commands.check,
+        build.check,
         "check every request a deployment and a start send against the service's rules; send none",
-        settings,
+        epilog=PARAMETERS_HELP,
     )
-    check.epilog = PARAMETERS_HELP
     _param_argument(check)
     check.add_argument("--display-name", help="an execution display name to check")
 
-    _command(
-        sub,
-        "upsert",
-        commands.upsert,
-        "check, upload step code, create or update the pipeline",
-        settings,
-    )
+    _command(sub, "upsert", build.upsert, "check, upload step code, create or update the pipeline")
 
-    start = _command(sub, "start", commands.start, "start an execution", settings)
-    start.epilog = PARAMETERS_HELP
+    start = _command(sub, "start", executions.start, "start an execution", epilog=PARAMETERS_HELP)
     _param_argument(start)
     start.add_argument("--display-name", help="the execution's display name")
     _wait_arguments(start)
 
     status = _command(
-        sub, "status", commands.status, "an execution's steps; exit code = its outcome", settings
+        sub,
+        "status",
+        executions.status,
+        "an execution's steps and where its outputs are (the dataset, the reports, each group's); "
+        "exit code = its outcome: 0 succeeded, 1 failed or stopped, 3 still running",
     )
     status.add_argument("execution", nargs="?", help="execution id or ARN (default: the latest)")
     _wait_arguments(status)
 
-    executions = _command(sub, "executions", commands.executions, "list recent executions", settings)
-    executions.add_argument("--limit", type=positive_int, default=20, help="how many (default: %(default)s)")
+    listing = _command(sub, "executions", executions.executions, "list recent executions")
+    listing.add_argument("--limit", type=positive_int, default=20, help="how many (default: %(default)s)")
 
-    schedule = sub.add_parser("schedule", help="EventBridge schedule of the pipeline: put, show, delete")
-    schedule_sub = schedule.add_subparsers(dest="schedule_command", required=True, metavar="ACTION")
+    _schedule_command(sub)
+    return parser
+
+
+def _run_local_command(sub: Subcommands) -> None:
+    local_run = sub.add_parser(
+        "run-local",
+        help="run the whole pipeline here: every group's extract step, then combine (no AWS account)",
+        description=textwrap.fill(
+            "Run the pipeline's own definition on this machine: the groups' extract steps concurrently, "
+            "then the combine step, with SageMaker's caching (a rerun resumes or reuses).",
+            HELP_WIDTH,
+        ),
+        epilog=PARAMETERS_HELP,
+    )
+    local_run.add_argument(
+        "--input-dir", type=Path, required=True, metavar="DIR", help="folder holding the group folders"
+    )
+    local_run.add_argument(
+        "--output-dir",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="folder for executions, outputs and the cache",
+    )
+    local_run.add_argument(
+        "--groups",
+        metavar="LIST",
+        help="groups to run, comma-separated (default: every group folder in --input-dir)",
+    )
+    local_run.add_argument("--jobs", type=positive_int, help="CPUs to use in all (default: every usable CPU)")
+    local_run.add_argument(
+        "--no-cache", action="store_true", help="run every step, even if an earlier run matches"
+    )
+    local_run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _param_argument(local_run)
+    local_run.set_defaults(handler=local.run_local)
+
+
+def _schedule_command(sub: Subcommands) -> None:
+    group = sub.add_parser(
+        "schedule",
+        help="EventBridge schedule of the pipeline: put, show, delete",
+        description="The pipeline's EventBridge Scheduler schedule, with a dead-letter queue for the starts "
+        "that fail.",
+    )
+    actions = group.add_subparsers(dest="schedule_command", required=True, metavar="ACTION", title="actions")
     put = _command(
-        schedule_sub, "put", commands.schedule_put, "create or update the schedule", settings_but_role
+        actions, "put", schedule.schedule_put, "create or update the schedule", epilog=PARAMETERS_HELP
     )
     when = put.add_mutually_exclusive_group(required=True)
     when.add_argument("--cron", help='EventBridge cron: six fields, e.g. "0 3 * * ? *"')
     when.add_argument("--rate", help='EventBridge rate, e.g. "1 day" or "12 hours"')
     _param_argument(put)
-    put.add_argument("--role-arn", dest="scheduler_role_arn", help="role EventBridge Scheduler assumes")
+    put.add_argument(
+        "--scheduler-role-arn",
+        metavar="ARN",
+        help="role EventBridge Scheduler assumes to start the pipeline (WAVEFORM_SCHEDULER_ROLE_ARN; "
+        "default: the execution role setting)",
+    )
     put.add_argument("--disabled", action="store_true", help="create it disabled")
-    _command(schedule_sub, "show", commands.schedule_show, "show the schedule", settings)
-    _command(schedule_sub, "delete", commands.schedule_delete, "delete the schedule", settings)
-
-    _command(sub, "graph", commands.graph, "the DAG as Mermaid text", settings)
-
-    local = sub.add_parser(
-        "run-local",
-        help="run the whole pipeline here: every group's extract step, then combine (no AWS account)",
-        description="Run the pipeline's own definition on this machine: the groups' extract steps "
-        "concurrently, then the combine step, with SageMaker's caching (a rerun resumes or reuses).",
-    )
-    local.add_argument("--input", type=Path, required=True, help="folder holding the group folders")
-    local.add_argument(
-        "--output", type=Path, required=True, help="folder for executions, outputs and the cache"
-    )
-    local.add_argument(
-        "--groups", help="groups to run, comma-separated (default: every group folder in --input)"
-    )
-    local.add_argument("--jobs", type=positive_int, help="CPUs to use in all (default: every usable CPU)")
-    local.add_argument(
-        "--no-cache", action="store_true", help="run every step, even if an earlier run matches"
-    )
-    local.add_argument("--no-progress", action="store_true", help="no progress bars")
-    _param_argument(local)
-    local.epilog = PARAMETERS_HELP
-    local.formatter_class = argparse.RawDescriptionHelpFormatter
-    local.set_defaults(handler=commands.run_local)
-    return parser
-
-
-def _settings_parser(execution_role: bool = True) -> argparse.ArgumentParser:
-    settings = argparse.ArgumentParser(add_help=False)
-    group = settings.add_argument_group("settings (flag > environment > config file > default)")
-    group.add_argument(
-        "--config", type=Path, help="TOML config file (default: ./waveform-pipeline.toml if present)"
-    )
-    group.add_argument("--profile", help="AWS profile (AWS_PROFILE)")
-    group.add_argument("--region", help="AWS region (AWS_REGION, AWS_DEFAULT_REGION)")
-    group.add_argument("--pipeline-name", help="pipeline name (WAVEFORM_PIPELINE_NAME)")
-    if execution_role:
-        group.add_argument("--role-arn", help="execution role ARN (SAGEMAKER_ROLE_ARN)")
-    group.add_argument("--bucket", help="bucket for code, default input and output (WAVEFORM_BUCKET)")
-    group.add_argument("--prefix", help="key prefix in that bucket (WAVEFORM_PREFIX)")
-    group.add_argument(
-        "--groups", help=f"groups, comma-separated, or a preset: {', '.join(GROUP_PRESETS)} (WAVEFORM_GROUPS)"
-    )
-    group.add_argument("--image-uri", help="custom image with the steps' requirements (WAVEFORM_IMAGE_URI)")
-    group.add_argument("--subnets", help="VPC subnet ids, comma-separated (WAVEFORM_SUBNETS)")
-    group.add_argument("--security-group-ids", help="security group ids, comma-separated")
-    group.add_argument("--tag", dest="tags", action="append", metavar="KEY=VALUE", help="tag (repeatable)")
-    group.add_argument(
-        "--max-parallel-steps",
-        type=positive_int,
-        help="steps of an execution at once: instances needed = this x GroupInstanceCount "
-        "(WAVEFORM_MAX_PARALLEL_STEPS; default: 4)",
-    )
-    group.add_argument(
-        "--kms-key-id",
-        help="KMS key (id, ARN or alias) for the step code, the jobs' outputs and volumes, and the dataset "
-        "(WAVEFORM_KMS_KEY_ID; default: SSE-S3)",
-    )
-    return settings
+    _command(actions, "show", schedule.schedule_show, "show the schedule and its dead-letter queue")
+    _command(actions, "delete", schedule.schedule_delete, "delete the schedule (its queue is kept)")
 
 
 def _command(
@@ -181,17 +192,13 @@ def _command(
     name: str,
     handler: Callable[[argparse.Namespace], int],
     help_text: str,
-    settings: argparse.ArgumentParser,
+    epilog: str = EPILOG,
 ) -> argparse.ArgumentParser:
-    command = sub.add_parser(
-        name,
-        help=help_text,
-        description=help_text,
-        parents=[settings],
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    command.set_defaults(handler=handler)
+    """A command that works with the settings (the SageMaker commands): they may follow its name too."""
+    description = textwrap.fill(help_text[0].upper() + help_text[1:] + ".", HELP_WIDTH)
+    command = sub.add_parser(name, help=help_text, description=description, epilog=epilog)
+    add_global_options(command, after_command=True)
+    command.set_defaults(handler=handler, takes_settings=True)
     return command
 
 
@@ -213,19 +220,18 @@ class _Version(argparse.Action):
 
 
 def _step_command(sub: Subcommands, name: str, module: ModuleType, help_text: str) -> None:
-    command = sub.add_parser(
-        name,
-        help=help_text,
-        description=module.DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    command = sub.add_parser(name, help=help_text, description=module.DESCRIPTION)
     module.build_parser(command)
     command.set_defaults(handler=module.run)
 
 
 def _param_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--param", action="append", default=[], metavar="NAME=VALUE", help="override a pipeline parameter"
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a pipeline parameter (repeatable)",
     )
 
 
@@ -249,7 +255,13 @@ def _wait_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     _never_fail_to_print()
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "takes_settings", False) and (given := settings_flags_given(args)):
+        parser.error(
+            f"{', '.join(given)} before {args.command}: settings are for the SageMaker commands; "
+            f"{args.command} runs here and takes its own options, after its name"
+        )
     try:
         return int(args.handler(args))
     except KeyboardInterrupt:

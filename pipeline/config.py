@@ -29,6 +29,9 @@ GROUP_PRESETS: dict[str, tuple[str, ...]] = {
     "matched": tuple(f"p{group:02d}" for group in range(10)),  # its matched subset
 }
 
+# How status, executions and schedule show print what they found: for people, or one JSON document.
+OUTPUT_FORMATS = ("table", "json")
+
 # The SageMaker scikit-learn processing image: version 1.4-2-py312 runs Python 3.12 (the tag says so), on
 # which the steps' pinned requirements install from wheels.
 SKLEARN_IMAGE_VERSION = "1.4-2-py312"
@@ -50,11 +53,25 @@ ENVIRONMENT = {  # field -> environment variables, first set wins
     "kms_key_id": ("WAVEFORM_KMS_KEY_ID",),
     "max_parallel_steps": ("WAVEFORM_MAX_PARALLEL_STEPS",),
     "code_root": ("WAVEFORM_CODE_ROOT",),
+    "output": ("WAVEFORM_OUTPUT",),
 }
 
 
 # Flags whose name is not the setting's.
-FLAGS = {"tags": "--tag", "scheduler_role_arn": "--role-arn"}
+FLAGS = {"tags": "--tag"}
+
+
+def flag_of(setting: str) -> str:
+    """The command-line flag that gives a setting."""
+    return FLAGS.get(setting, "--" + setting.replace("_", "-"))
+
+
+def ways_to_set(setting: str) -> str:
+    """Where a setting is given, as a message names them: its flag, then its environment variables."""
+    variables = ENVIRONMENT.get(setting, ())
+    return f"{flag_of(setting)}, {' or '.join(variables)}" if variables else flag_of(setting)
+
+
 # A group's step shows as Extract-group-<group> (dag.extract_step), and a step's display name has at most 64.
 MAX_GROUP_NAME = 64 - len("Extract-group-")
 GROUP_NAME = re.compile(r"[A-Za-z0-9]+")  # a group's folder name is in its step's name, which takes no other
@@ -91,6 +108,7 @@ class PipelineConfig:
     # instance type, more than a new account's quota for most types; 4 fits common quotas, and a step
     # refused for its quota is retried for a day (processing_steps.retry_policies).
     max_parallel_steps: int = 4
+    output: str = "table"  # how the commands that list things print: one of OUTPUT_FORMATS
 
     @property
     def custom_image(self) -> bool:
@@ -117,11 +135,9 @@ class PipelineConfig:
         """Fail with one line naming the first missing setting and the ways to set it."""
         for name in names:
             if not getattr(self, name):
-                flag = "--" + name.replace("_", "-")
-                env = " or ".join(ENVIRONMENT.get(name, ()))
-                where = f"{flag}, {env}" if env else flag
+                shown_name = name.replace("_", " ")
                 raise ConfigError(
-                    f"{name.replace('_', ' ')} is not set: give {where}, or set it in the config file"
+                    f"{shown_name} is not set: give {ways_to_set(name)}, or set it in the config file"
                 )
 
 
@@ -188,7 +204,7 @@ def load_config(
         values["groups"] = parse_groups(values["groups"], origins["groups"])
     for key in ("subnets", "security_group_ids"):
         if key in values:
-            values[key] = _as_tuple(values[key])
+            values[key] = split_names(values[key])
     if "max_parallel_steps" in values:
         values["max_parallel_steps"] = _whole_number("max parallel steps", values["max_parallel_steps"])
     unknown = sorted(set(values) - set(SETTING_TYPES))
@@ -202,7 +218,7 @@ def load_config(
 def parse_groups(value: Any, origin: str = "groups") -> tuple[str, ...]:
     """A preset name (``mimic3wdb``, ``matched``) or group names, comma- or space-separated; ``origin``: where
     the value was given (``--groups``, ``WAVEFORM_GROUPS``, the config file), as an error names it."""
-    items = _as_tuple(value)
+    items = split_names(value)
     if len(items) == 1 and items[0] in GROUP_PRESETS:
         return GROUP_PRESETS[items[0]]
     if not items:
@@ -222,7 +238,9 @@ def parse_groups(value: Any, origin: str = "groups") -> tuple[str, ...]:
 
 
 def parse_tags(value: Any, origin: str = "tags") -> dict[str, str]:
-    """Tags as a table (the config file), or ``KEY=VALUE`` items (``--tag``, a list or a string)."""
+    """Tags as a table (the config file), or ``KEY=VALUE`` items (``--tag``, a list or a string), each item
+    possibly a comma-separated list of them: tag keys and values cannot hold a comma (the API's pattern), but
+    they can hold spaces, so only commas separate them."""
     if isinstance(value, Mapping):
         for key, tag_value in value.items():
             if not isinstance(tag_value, str):
@@ -231,7 +249,8 @@ def parse_tags(value: Any, origin: str = "tags") -> dict[str, str]:
     if not isinstance(value, str | list | tuple) or not all(isinstance(item, str) for item in value):
         raise ConfigError(f"{origin}: {shown(value)} is neither a table of tags nor KEY=VALUE items")
     tags = {}
-    for item in _as_tuple(value):
+    items = [value] if isinstance(value, str) else value
+    for item in (part for listed in items for part in listed.split(",")):
         key, sep, tag_value = item.partition("=")
         if not sep or not key:
             raise ConfigError(f"{origin}: tag {item!r} is not KEY=VALUE")
@@ -248,7 +267,9 @@ def _whole_number(name: str, value: Any) -> int:
         raise ConfigError(f"{name}: {shown(value)} is not a whole number") from None
 
 
-def _as_tuple(value: Any) -> tuple[str, ...]:
+def split_names(value: Any) -> tuple[str, ...]:
+    """Names given as one string, separated by commas or spaces (``30,31``, ``"30 31"``), or as a list: how
+    every setting that takes several names (groups, subnets, security groups) reads its value."""
     if isinstance(value, str):
         return tuple(part for part in re.split(r"[,\s]+", value) if part)
     return tuple(str(part) for part in value)
@@ -328,6 +349,11 @@ def _validate(config: PipelineConfig, origins: Mapping[str, str]) -> None:
         raise ConfigError(
             f"{origins.get('region', 'region')}: {shown(config.region)} is not an AWS region name "
             "(such as us-east-1)"
+        )
+    if config.output not in OUTPUT_FORMATS:
+        raise ConfigError(
+            f"{origins.get('output', 'output')}: {shown(config.output)} is not an output format: "
+            f"{' or '.join(OUTPUT_FORMATS)}"
         )
     if not 1 <= config.max_parallel_steps <= 1000:
         raise ConfigError(f"max parallel steps {config.max_parallel_steps}: give a whole number from 1")

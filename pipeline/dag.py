@@ -28,7 +28,8 @@ COMBINED_OUTPUT_NAME = "combined"
 # Arguments only a Processing job understands: the combine step writes its dataset to S3 beside its job's
 # output there (an execution id in its arguments would change its cache key on every run). A local run
 # leaves them out, and the step writes the dataset with pyarrow beside its reports, its default.
-CLOUD_ONLY_ARGUMENTS = ("--dataset-s3-uri", combine_command.FROM_JOB_OUTPUT)
+DATASET_S3_URI_OPTION = "--dataset-s3-uri"
+CLOUD_ONLY_ARGUMENTS = (DATASET_S3_URI_OPTION, combine_command.FROM_JOB_OUTPUT)
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,19 @@ class Failure:
     exit_code: int
 
 
+# How to give credentials, and how to renew a session that expired: what the credential errors end with.
+CREDENTIALS_HELP = (
+    'run "aws configure" (or "aws sso login --profile NAME"), or set AWS_PROFILE / --profile, or '
+    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+)
+RENEW_HELP = (
+    'log in again ("aws sso login --profile NAME", or "aws login"), or set fresh AWS_ACCESS_KEY_ID, '
+    "AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN"
+)
+# The services' error codes for a session token that has expired.
+EXPIRED_TOKEN_CODES = frozenset({"ExpiredToken", "ExpiredTokenException"})
+
+
 def failure_of(exc: BaseException) -> Failure | None:
     """The one line and exit code an expected error ends in; None for a bug, whose traceback is wanted."""
     if isinstance(exc, PipelineError):
@@ -77,10 +90,34 @@ def failure_of(exc: BaseException) -> Failure | None:
             error = exc.response.get("Error", {})
             operation = getattr(exc, "operation_name", "request")
             message = f"{operation} failed: {error.get('Code', 'error')}: {error.get('Message', '')}"
+            if error.get("Code") in EXPIRED_TOKEN_CODES:
+                message += f": the AWS session has expired: {RENEW_HELP}"
             return Failure(_one_line(message), 1)
         if isinstance(exc, BotoCoreError):
-            return Failure(_one_line(str(exc)) or type(exc).__name__, 1)
+            return Failure(_one_line(_credentials_message(exc) or str(exc)) or type(exc).__name__, 1)
     return None
+
+
+def _credentials_message(exc: BaseException) -> str:
+    """The line for botocore's credential errors, saying how to fix them; empty for its other errors."""
+    from botocore import exceptions
+
+    if isinstance(exc, exceptions.NoCredentialsError):
+        return f"no AWS credentials found: {CREDENTIALS_HELP}"
+    if isinstance(exc, exceptions.PartialCredentialsError):
+        return f"{exc}: {CREDENTIALS_HELP}"
+    # An SSO or "aws login" session that expired or was never started (LoginError: newer botocore only),
+    # a token or credentials that cannot be had.
+    login_error = getattr(exceptions, "LoginError", exceptions.SSOError)
+    expired = (
+        exceptions.SSOError,
+        login_error,
+        exceptions.TokenRetrievalError,
+        exceptions.CredentialRetrievalError,
+    )
+    if isinstance(exc, expired):
+        return f"AWS credentials could not be loaded ({exc}): {RENEW_HELP}"
+    return ""
 
 
 def _one_line(text: str) -> str:

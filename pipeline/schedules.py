@@ -170,23 +170,90 @@ class DeadLetterQueue:
     waiting: int | None  # failed starts in it (SQS's ApproximateNumberOfMessages)
 
 
-def show_schedule(pipeline: Pipeline, session: boto3.Session) -> dict[str, Any]:
-    """The SDK's description of the schedule, with the parameter overrides and retry policy its target
-    carries, and its dead-letter queue (``Schedule_Dead_Letter_Queue``: None if the target has none)."""
+@dataclass(frozen=True)
+class ScheduleDescription:
+    """The schedule as ``schedule show`` reports it: the SDK's description (``describe_trigger``), with the
+    parameter overrides and retry policy its target carries, and its dead-letter queue (None: it has none)."""
+
+    name: str
+    arn: str
+    expression: str
+    state: str
+    start_date: str  # ISO 8601, as the SDK gives it
+    role: str
+    parameters: dict[str, str]
+    retry_policy: dict[str, int] | None  # None: the scheduler's default
+    dead_letter_queue: DeadLetterQueue | None
+
+    def as_json(self) -> dict[str, Any]:
+        queue = self.dead_letter_queue
+        return {
+            "name": self.name,
+            "arn": self.arn,
+            "expression": self.expression,
+            "state": self.state,
+            "start_date": self.start_date,
+            "role": self.role,
+            "parameters": self.parameters,
+            "retry_policy": self.retry_policy,
+            "dead_letter_queue": None
+            if queue is None
+            else {"arn": queue.arn, "url": queue.url, "failed_starts_waiting": queue.waiting},
+        }
+
+    def text(self) -> str:
+        retry = self.retry_policy
+        lines = [
+            f"arn: {self.arn}",
+            f"expression: {self.expression}",
+            f"state: {self.state}",
+            f"start date: {self.start_date}",
+            f"role: {self.role}",
+            f"parameters: {self.parameters}",
+            "retry policy: "
+            + (
+                f"up to {retry['MaximumRetryAttempts']} retries within {retry['MaximumEventAgeInSeconds']} s"
+                if retry
+                else "the scheduler's default"
+            ),
+        ]
+        queue = self.dead_letter_queue
+        if queue is None:
+            lines.append(
+                "dead-letter queue: none, so a start that fails is lost: run schedule put again to add one"
+            )
+        elif queue.url is None:
+            lines.append(
+                f"dead-letter queue: {queue.arn} does not exist: run schedule put again to create it"
+            )
+        else:
+            lines.append(f"dead-letter queue: {queue.arn}")
+            hint = (
+                f" (each says why: aws sqs receive-message --queue-url {queue.url})" if queue.waiting else ""
+            )
+            lines.append(f"failed starts waiting: {queue.waiting}{hint}")
+        return "\n".join(lines)
+
+
+def show_schedule(pipeline: Pipeline, session: boto3.Session) -> ScheduleDescription:
+    """The pipeline's schedule, its target's settings and its dead-letter queue."""
     name = schedule_name(pipeline.name)
-    described = dict(pipeline.describe_trigger(trigger_name=name))
+    described = pipeline.describe_trigger(trigger_name=name)
     target = session.client("scheduler").get_schedule(Name=name)["Target"]
     overrides = target.get("SageMakerPipelineParameters", {}).get("PipelineParameterList", [])
-    described["Schedule_Parameters"] = {item["Name"]: item["Value"] for item in overrides}
     retry = target.get("RetryPolicy")
-    described["Schedule_Retry_Policy"] = (
-        f"up to {retry['MaximumRetryAttempts']} retries within {retry['MaximumEventAgeInSeconds']} s"
-        if retry
-        else "the scheduler's default"
-    )
     queue_arn = target.get("DeadLetterConfig", {}).get("Arn")
-    described["Schedule_Dead_Letter_Queue"] = dead_letter_queue(session, queue_arn) if queue_arn else None
-    return described
+    return ScheduleDescription(
+        name=name,
+        arn=described["Schedule_Arn"],
+        expression=described["Schedule_Expression"],
+        state=described["Schedule_State"],
+        start_date=described["Schedule_Start_Date"],
+        role=described["Schedule_Role"],
+        parameters={item["Name"]: item["Value"] for item in overrides},
+        retry_policy=dict(retry) if retry else None,
+        dead_letter_queue=dead_letter_queue(session, queue_arn) if queue_arn else None,
+    )
 
 
 def dead_letter_queue(session: boto3.Session, queue_arn: str) -> DeadLetterQueue:

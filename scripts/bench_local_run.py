@@ -22,6 +22,7 @@ baseline / this checkout of the medians. Written to ``bench-data/local-run-resul
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import shutil
 import statistics
@@ -67,9 +68,27 @@ def timed(command: Sequence[str], cwd: Path) -> float:
     return seconds
 
 
-def run_local(output: Path) -> list[str]:
-    return [sys.executable, "-m", "pipeline", "run-local", "--input", str(SAMPLE), "--output", str(output),
-            "--no-cache", "--no-progress"]  # fmt: skip
+def run_local(checkout: Path, output: Path) -> list[str]:
+    """``run-local`` of the sample, its folders given as the checkout spells them."""
+    if _folder_options(checkout) == "-dir":
+        folders = ["--input-dir", str(SAMPLE), "--output-dir", str(output)]
+    else:  # before issue 10
+        folders = ["--input", str(SAMPLE), "--output", str(output)]
+    return [sys.executable, "-m", "pipeline", "run-local", *folders, "--no-cache", "--no-progress"]
+
+
+@functools.cache
+def _folder_options(checkout: Path) -> str:
+    """How the checkout's run-local names its folder options: ``--input-dir`` and ``--output-dir`` (since
+    issue 10), or ``--input`` and ``--output``; read from its --help."""
+    shown = subprocess.run(
+        [sys.executable, "-m", "pipeline", "run-local", "--help"],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return "-dir" if "--input-dir" in shown else ""
 
 
 def extract_one_group(checkout: Path, output: Path) -> list[str]:
@@ -117,14 +136,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
-    sample = [sys.executable, "-m", "scripts.sample_data", "mimic", "--output", str(SAMPLE)]
+    sample = [sys.executable, "-m", "scripts.sample_data", "mimic", "--output-dir", str(SAMPLE)]
     subprocess.run(sample, check=True, cwd=PROJECT_ROOT)
     checkouts = {"baseline": baseline_checkout(args.baseline), "this": PROJECT_ROOT}
     with tempfile.TemporaryDirectory(prefix="bench-local-run-") as scratch:
         root = Path(scratch)
         cases: dict[str, Command] = {
-            "run-local --no-cache, cold": lambda label, round_: run_local(root / f"{label}-cold-{round_}"),
-            "run-local --no-cache, warm": lambda label, round_: run_local(root / f"{label}-warm"),
+            "run-local --no-cache, cold": (
+                lambda label, round_: run_local(checkouts[label], root / f"{label}-cold-{round_}")
+            ),
+            "run-local --no-cache, warm": (
+                lambda label, round_: run_local(checkouts[label], root / f"{label}-warm")
+            ),
             "waveform-pipeline --help": lambda label, round_: [sys.executable, "-m", "pipeline", "--help"],
             "waveform-pipeline extract --help": (
                 lambda label, round_: [sys.executable, "-m", "pipeline", "extract", "--help"]

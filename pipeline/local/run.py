@@ -119,23 +119,23 @@ def check_roots(input_dir: Path, output_dir: Path) -> None:
     except UnicodeEncodeError as exc:
         offset = len(text[: exc.start].encode("utf-8"))  # the bad byte's, in the path as bytes
         raise LocalUsageError(
-            f"--output {output_dir}: not UTF-8 (byte 0x{os.fsencode(text)[offset]:02x} at offset {offset}), "
-            "and the steps' Parquet writer (pyarrow) takes UTF-8 paths only"
+            f"--output-dir {output_dir}: not UTF-8 (byte 0x{os.fsencode(text)[offset]:02x} at offset "
+            f"{offset}), and the steps' Parquet writer (pyarrow) takes UTF-8 paths only"
         ) from None
     if _same_folder(input_dir, output_dir):
         raise LocalUsageError(
-            f"--output {output_dir} is the --input folder: its outputs would be read as a group by the next "
-            "run; give an output folder outside the input folder"
+            f"--output-dir {output_dir} is the --input-dir folder: its outputs would be read as a group by "
+            "the next run; give an output folder outside the input folder"
         )
     if _inside(output_dir, input_dir):
         raise LocalUsageError(
-            f"--output {output_dir} is inside --input {input_dir}: its outputs would be read as a group by "
-            "the next run; give an output folder outside the input folder"
+            f"--output-dir {output_dir} is inside --input-dir {input_dir}: its outputs would be read as a "
+            "group by the next run; give an output folder outside the input folder"
         )
     if _inside(input_dir, output_dir):
         raise LocalUsageError(
-            f"--input {input_dir} is inside --output {output_dir}, where the runner writes and cleans up; "
-            "give an output folder outside the input folder"
+            f"--input-dir {input_dir} is inside --output-dir {output_dir}, where the runner writes and "
+            "cleans up; give an output folder outside the input folder"
         )
 
 
@@ -173,7 +173,7 @@ def only_run_in(output_dir: Path) -> Iterator[None]:
         except BlockingIOError:
             raise LocalRunError(
                 f"another run-local is writing to {output_dir} (it holds {lock}): wait for it to finish, or "
-                "give another --output"
+                "give another --output-dir"
             ) from None
         yield
     finally:
@@ -206,7 +206,7 @@ def run_locally(
     ``output_dir``: ``<execution id>/groups/<group>/``, ``<execution id>/combined/``, logs and the caches.
     ``warn`` is given a line for each thing the run works around (an unusable cache, folders that are not
     groups)."""
-    for name, flag in (("InputRoot", "--input"), ("OutputRoot", "--output")):
+    for name, flag in (("InputRoot", "--input-dir"), ("OutputRoot", "--output-dir")):
         if name in (parameters or {}):
             raise LocalUsageError(f"--param {name}: a local run sets it from {flag}")
     check_roots(input_dir, output_dir)

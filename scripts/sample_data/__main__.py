@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from pipeline.config import split_names
+
 from . import __doc__ as package_doc
 from .bench_workloads import DEFAULT_DATA_DIR, WORKLOADS, ensure_workload
 from .mimic_sample import GROUPS, generate
@@ -13,15 +15,30 @@ from .mimic_sample import GROUPS, generate
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m scripts.sample_data", description=(package_doc or "").splitlines()[0]
+        prog="python -m scripts.sample_data",
+        description=(package_doc or "").splitlines()[0],
+        allow_abbrev=False,
     )
     sub = parser.add_subparsers(dest="dataset", required=True)
-    mimic = sub.add_parser("mimic", help="the sample dataset make run uses, in the MIMIC-III layout")
-    mimic.add_argument("--output", type=Path, default=Path("sample-data"), help="root (default: %(default)s)")
+    mimic = sub.add_parser(
+        "mimic", help="the sample dataset make run uses, in the MIMIC-III layout", allow_abbrev=False
+    )
+    mimic.add_argument(
+        "--output-dir",
+        dest="output",
+        type=Path,
+        default=Path("sample-data"),
+        help="root (default: %(default)s)",
+    )
     mimic.add_argument("--size-mb", type=float, default=30.0, help="signal MB in all (default: %(default)s)")
     mimic.add_argument("--seed", type=int, default=0)
-    mimic.add_argument("--groups", nargs="+", default=GROUPS, help="group folders (default: 30 ... 39)")
-    bench = sub.add_parser("bench", help="the extract benchmark's workloads")
+    mimic.add_argument(
+        "--groups",
+        nargs="+",
+        default=GROUPS,
+        help="group folders, as --groups 30 31 or --groups 30,31 (default: 30 ... 39)",
+    )
+    bench = sub.add_parser("bench", help="the extract benchmark's workloads", allow_abbrev=False)
     bench.add_argument("--workload", choices=[*WORKLOADS, "both"], default="both")
     bench.add_argument("--scale", type=float, default=1.0, help="sizes and counts times this (default 1.0)")
     bench.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
@@ -29,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.dataset == "mimic":
         if args.size_mb <= 0:
             parser.error("--size-mb must be positive")
-        if generate(args.output, args.size_mb, args.seed, args.groups):
+        groups = [group for value in args.groups for group in split_names(value)]  # as the CLI reads lists
+        if generate(args.output, args.size_mb, args.seed, groups):
             print(f"sample data written to {args.output}")
         else:
             print(f"sample data already in {args.output} (same size and seed): reused")

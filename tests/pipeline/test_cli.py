@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import subprocess
@@ -53,27 +54,62 @@ def test_group_defaults_to_the_input_folder_name(real_data: Path, tmp_path: Path
     assert json.loads((tmp_path / "o" / "summary.json").read_text())["group"] == "30"
 
 
-def test_help_is_available_on_every_command(capsys: pytest.CaptureFixture[str]) -> None:
-    from pipeline.cli import build_parser, main
+def every_command() -> list[tuple[list[str], argparse.ArgumentParser]]:
+    """Every command and subcommand of the CLI, found by walking the parser itself, with its parser: a new
+    command cannot escape the tests that take them all."""
+    from pipeline.cli import build_parser
 
-    commands = [
-        ["extract"], ["combine"], ["definition"], ["diff"], ["check"], ["upsert"], ["start"], ["status"],
-        ["executions"], ["graph"], ["run-local"], ["schedule"], ["schedule", "put"], ["schedule", "show"],
-        ["schedule", "delete"],
-    ]  # fmt: skip
-    listed = re.findall(r"^    (\S+)\s{2,}", build_parser().format_help(), re.MULTILINE)
-    assert set(listed) == {c[0] for c in commands}  # every command is here
-    for command in ([], *commands):
-        with pytest.raises(SystemExit) as exited:
+    found: list[tuple[list[str], argparse.ArgumentParser]] = []
+
+    def walk(path: list[str], parser: argparse.ArgumentParser) -> None:
+        found.append((path, parser))
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, command in action.choices.items():
+                    walk([*path, name], command)
+
+    walk([], build_parser())
+    return found
+
+
+COMMANDS = [path for path, _ in every_command()]
+
+
+def test_the_walk_finds_every_command() -> None:
+    names = {" ".join(path) for path in COMMANDS}
+    assert {"", "extract", "combine", "run-local", "definition", "graph", "diff", "check", "upsert", "start",
+            "status", "executions", "schedule", "schedule put", "schedule show",
+            "schedule delete"} <= names  # fmt: skip
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda command: " ".join(command) or "(none)")
+def test_every_commands_help_is_plain_text_naming_each_of_its_options(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipeline.cli import main
+
+    parser = dict((tuple(path), parser) for path, parser in every_command())[tuple(command)]
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--help"])
+    shown = capsys.readouterr().out
+    assert exited.value.code == 0 and shown.startswith(f"usage: waveform-pipeline {' '.join(command)}")
+    assert not re.search(r"``|:func:|:class:|:data:|:mod:", shown), f"reST markup in {command} --help"
+    options = {flag for action in parser._actions for flag in action.option_strings}
+    assert options and all(re.search(rf"(^|[\s\[,]){re.escape(flag)}\b", shown) for flag in options)
+    choices = [a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for names in choices:
+        assert all(re.search(rf"^    {re.escape(name)}\s", shown, re.MULTILINE) for name in names)
+
+
+def test_commands_that_take_parameters_describe_them(capsys: pytest.CaptureFixture[str]) -> None:
+    from pipeline.cli import main
+
+    for command in (["start"], ["check"], ["run-local"], ["schedule", "put"]):
+        with pytest.raises(SystemExit):
             main([*command, "--help"])
         shown = capsys.readouterr().out
-        assert exited.value.code == 0 and "usage: waveform-pipeline" in shown, command
-        assert not re.search(r"``|:func:|:class:|:data:", shown), f"reST markup in {command} --help"
-    with pytest.raises(SystemExit):
-        main(["start", "--help"])
-    start_help = capsys.readouterr().out
-    for name in ("InputRoot", "StrictMode", "InputVersion"):
-        assert f"  {name}: " in start_help  # the parameters' descriptions
+        for name in ("InputRoot", "StrictMode", "InputVersion"):
+            assert f"  {name}: " in shown, command  # the parameters' descriptions
     assert run([sys.executable, "-m", "pipeline", "--help"], cwd=ROOT).returncode == 0
 
 
@@ -93,13 +129,6 @@ def test_bad_arguments_end_in_a_message_not_a_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].endswith("argument --workers: must be at least 1, not 0")
-
-
-COMMANDS = [
-    [], ["extract"], ["combine"], ["definition"], ["diff"], ["check"], ["upsert"], ["start"], ["status"],
-    ["executions"], ["graph"], ["run-local"], ["schedule"], ["schedule", "put"], ["schedule", "show"],
-    ["schedule", "delete"],
-]  # fmt: skip
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda command: " ".join(command) or "(none)")

@@ -79,7 +79,9 @@ class Cli:
         return code, captured.out, captured.err
 
     def run_local(self, data: Path, output: Path, *extra: str) -> tuple[int, str, str]:
-        return self("run-local", "--input", str(data), "--output", str(output), "--no-progress", *extra)
+        return self(
+            "run-local", "--input-dir", str(data), "--output-dir", str(output), "--no-progress", *extra
+        )
 
 
 def ran(out: str) -> str:
@@ -206,7 +208,7 @@ AWS_COMMANDS = [
     ["start"],
     ["status"],
     ["executions"],
-    ["schedule", "put", "--rate", "1 day", "--role-arn", "arn:aws:iam::123456789012:role/s"],
+    ["schedule", "put", "--rate", "1 day", "--scheduler-role-arn", "arn:aws:iam::123456789012:role/s"],
     ["schedule", "show"],
     ["schedule", "delete"],
 ]
@@ -246,7 +248,7 @@ def test_a_malformed_region_from_the_environment_or_the_file_says_where_it_came_
     cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     for variable in ("AWS_REGION", "AWS_DEFAULT_REGION", "SAGEMAKER_ROLE_ARN"):
-        monkeypatch.delenv(variable, raising=False)  # nothing to build with: no AWS call, whatever happens
+        monkeypatch.delenv(variable, raising=False)  # the region is the file's alone
     (tmp_path / "waveform-pipeline.toml").write_text('region = "us_east_1"\n')
     code, _, err = cli("definition")
     assert (code, err) == (1, f"error: region in waveform-pipeline.toml: 'us_east_1' {REGION_MESSAGE}\n")
@@ -269,7 +271,7 @@ def test_a_region_the_sdk_has_no_image_for_says_so_and_an_image_uri_gets_past_it
     )
     image = "123456789012.dkr.ecr.mars-north-9.amazonaws.com/waveform-steps:1"
     written = tmp_path / "definition.json"
-    code, _, err = cli("definition", "--region", "mars-north-9", "--image-uri", image, "-o", str(written))
+    code, _, err = cli("definition", "--region", "mars-north-9", "--image-uri", image, "--file", str(written))
     assert code == 0, err
     assert image in written.read_text()
 
@@ -287,7 +289,7 @@ def test_run_local_needs_no_valid_aws_region(
 # 4. --groups: an empty or blank list is an error everywhere; comma lists work everywhere.
 
 
-RUN_LOCAL = ["run-local", "--input", ".", "--output", "out"]
+RUN_LOCAL = ["run-local", "--input-dir", ".", "--output-dir", "out"]
 
 
 @pytest.mark.parametrize("command", [RUN_LOCAL, *AWS_COMMANDS], ids=" ".join)
@@ -325,20 +327,20 @@ def test_an_output_folder_inside_the_input_folder_is_refused(cli: Cli, data: Pat
     code, out, err = cli.run_local(data, data / "out")
     assert (code, out) == (2, "")
     assert err == (
-        f"error: --output {data / 'out'} is inside --input {data}: its outputs would be read as a group by "
-        "the next run; give an output folder outside the input folder\n"
+        f"error: --output-dir {data / 'out'} is inside --input-dir {data}: its outputs would be read as a "
+        "group by the next run; give an output folder outside the input folder\n"
     )
     code, _, err = cli.run_local(data, data)
     assert (code, err) == (
         2,
-        f"error: --output {data} is the --input folder: its outputs would be read as a group by the next "
-        "run; give an output folder outside the input folder\n",
+        f"error: --output-dir {data} is the --input-dir folder: its outputs would be read as a group by "
+        "the next run; give an output folder outside the input folder\n",
     )
     code, _, err = cli.run_local(data / "30", data)
     assert (code, err) == (
         2,
-        f"error: --input {data / '30'} is inside --output {data}, where the runner writes and cleans up; "
-        "give an output folder outside the input folder\n",
+        f"error: --input-dir {data / '30'} is inside --output-dir {data}, where the runner writes and "
+        "cleans up; give an output folder outside the input folder\n",
     )
     assert sorted(p.name for p in data.iterdir()) == before  # nothing written
 
@@ -347,9 +349,9 @@ def test_overlap_through_a_symbolic_link_is_refused(cli: Cli, data: Path, tmp_pa
     link = tmp_path / "link"
     link.symlink_to(data, target_is_directory=True)
     code, _, err = cli.run_local(data, link / "out")
-    assert code == 2 and err.startswith(f"error: --output {link / 'out'} is inside --input {data}: ")
+    assert code == 2 and err.startswith(f"error: --output-dir {link / 'out'} is inside --input-dir {data}: ")
     code, _, err = cli.run_local(link, data)
-    assert code == 2 and err.startswith(f"error: --output {data} is the --input folder: ")
+    assert code == 2 and err.startswith(f"error: --output-dir {data} is the --input-dir folder: ")
     assert not (data / "out").exists()
 
 
@@ -385,8 +387,8 @@ def test_an_output_path_that_is_not_utf8_is_refused_before_any_step_runs(
     shown = str(output).encode("utf-8", "backslashreplace").decode()
     assert (code, out) == (2, "")
     assert err == (
-        f"error: --output {shown}: not UTF-8 (byte 0xff at offset {offset}), and the steps' Parquet writer "
-        "(pyarrow) takes UTF-8 paths only\n"
+        f"error: --output-dir {shown}: not UTF-8 (byte 0xff at offset {offset}), and the steps' Parquet "
+        "writer (pyarrow) takes UTF-8 paths only\n"
     )
     assert not output.exists()
 
@@ -424,7 +426,16 @@ def test_after_kill_9_the_next_run_removes_the_staging_folders(
 ) -> None:
     checkout = blocking_checkout(tmp_path, "31")  # group 31's step runs until it is killed
     local_definition(GROUPS, checkout, kept_in=output)  # what the run in the checkout builds, built here
-    command = [sys.executable, "-m", "pipeline", "run-local", "--input", str(data), "--output", str(output)]
+    command = [
+        sys.executable,
+        "-m",
+        "pipeline",
+        "run-local",
+        "--input-dir",
+        str(data),
+        "--output-dir",
+        str(output),
+    ]
     run = subprocess.Popen(
         [*command, "--no-progress", "--jobs", "2"],
         cwd=checkout,
@@ -456,7 +467,7 @@ def test_a_second_run_into_the_same_output_stops_at_once(cli: Cli, data: Path, o
     assert (code, out) == (1, "")
     assert err == (
         f"error: another run-local is writing to {output} (it holds {output / LOCK_FILE}): wait for it to "
-        "finish, or give another --output\n"
+        "finish, or give another --output-dir\n"
     )
     assert not [p for p in output.iterdir() if p.is_dir()]  # no execution was started
     assert cli.run_local(data, output)[0] == 0  # the lock is the run's: released with it
@@ -490,9 +501,9 @@ def test_outputs_get_the_modes_the_umask_gives(cli: Cli, data: Path, output: Pat
 
 def test_run_local_refuses_a_param_it_sets_itself(cli: Cli, data: Path, output: Path) -> None:
     code, out, err = cli.run_local(data, output, "--param", "InputRoot=/etc")
-    assert (code, out, err) == (2, "", "error: --param InputRoot: a local run sets it from --input\n")
+    assert (code, out, err) == (2, "", "error: --param InputRoot: a local run sets it from --input-dir\n")
     code, _, err = cli.run_local(data, output, "--param", "OutputRoot=/tmp")
-    assert (code, err) == (2, "error: --param OutputRoot: a local run sets it from --output\n")
+    assert (code, err) == (2, "error: --param OutputRoot: a local run sets it from --output-dir\n")
 
 
 @pytest.mark.parametrize("poll", ["nan", "inf", "-1", "0"])
@@ -517,7 +528,7 @@ def test_a_definition_written_to_a_path_that_is_not_utf8_is_reported_not_a_trace
     monkeypatch.setenv("WAVEFORM_BUCKET", "my-bucket")
     monkeypatch.setenv("WAVEFORM_GROUPS", "30")
     written = tmp_path / os.fsdecode(b"definition-\xff.json")
-    code, out, err = cli("definition", "--region", aws.region, "-o", str(written))
+    code, out, err = cli("definition", "--region", aws.region, "--file", str(written))
     assert (code, err) == (0, "")
     assert out == f"definition written to {str(written).encode('utf-8', 'backslashreplace').decode()}\n"
     assert json.loads(written.read_text())["Steps"]

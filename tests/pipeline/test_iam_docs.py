@@ -276,7 +276,9 @@ def test_filled_in_documents_name_what_the_default_configuration_deploys_and_sch
     values = {key: created[key] for key in ("Account", "Region", "KmsKeyArn")}
     monkeypatch.delenv("WAVEFORM_PIPELINE_NAME", raising=False)
     assert deployable("upsert")[0] == 0
-    code, _, err = deployable("schedule", "put", "--rate", "1 day", "--role-arn", created["scheduler-role"])
+    code, _, err = deployable(
+        "schedule", "put", "--rate", "1 day", "--scheduler-role-arn", created["scheduler-role"]
+    )
     assert code == 0, err
 
     def resources(document: str, sid: str) -> list[str]:

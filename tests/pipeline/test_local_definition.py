@@ -79,7 +79,14 @@ def test_the_key_follows_everything_the_definition_is_built_from(
 
 
 def test_a_rerun_of_the_same_code_imports_no_sagemaker_module(real_data: Path, tmp_path: Path) -> None:
-    argv = ["run-local", "--input", str(real_data), "--output", str(tmp_path / "out"), "--no-progress"]
+    argv = [
+        "run-local",
+        "--input-dir",
+        str(real_data),
+        "--output-dir",
+        str(tmp_path / "out"),
+        "--no-progress",
+    ]
     exit_code, modules = modules_after("pipeline", argv)
     assert exit_code == 0 and "sagemaker" in modules  # the first run builds the definition
     exit_code, modules = modules_after("pipeline", [*argv, "--no-cache"])

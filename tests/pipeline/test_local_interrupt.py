@@ -70,7 +70,16 @@ def start_run(
     data: Path, output: Path, runs: list[subprocess.Popen[str]], *extra: str, checkout: Path = PROJECT_ROOT
 ) -> subprocess.Popen[str]:
     """``run-local`` of the code in ``checkout`` (its working folder), as a process of its own."""
-    command = [sys.executable, "-m", "pipeline", "run-local", "--input", str(data), "--output", str(output)]
+    command = [
+        sys.executable,
+        "-m",
+        "pipeline",
+        "run-local",
+        "--input-dir",
+        str(data),
+        "--output-dir",
+        str(output),
+    ]
     process = subprocess.Popen(
         [*command, "--jobs", "1", "--no-progress", *extra],
         cwd=checkout,

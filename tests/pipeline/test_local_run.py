@@ -54,7 +54,7 @@ def test_run_local_then_rerun_reuses_the_cache(
     sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     output = tmp_path / "out"
-    code, out, err = run_cli("--input", str(sample), "--output", str(output), capsys=capsys)
+    code, out, err = run_cli("--input-dir", str(sample), "--output-dir", str(output), capsys=capsys)
     assert code == 0, err
     assert "4 step(s) ran, 0 reused from the cache" in out
     lines = dict(line.split(": ", 1) for line in out.splitlines() if line.startswith(("dataset", "report")))
@@ -75,11 +75,13 @@ def test_run_local_then_rerun_reuses_the_cache(
     for summary in summaries.values():
         assert summary["records_discovered"] == summary["records_summarised"] + summary["records_failed"]
 
-    code, out, _ = run_cli("--input", str(sample), "--output", str(output), capsys=capsys)
+    code, out, _ = run_cli("--input-dir", str(sample), "--output-dir", str(output), capsys=capsys)
     assert code == 0 and "0 step(s) ran, 4 reused from the cache" in out
     assert f"(from {first_execution})" in out and str(dataset) in out
 
-    code, out, _ = run_cli("--input", str(sample), "--output", str(output), "--no-cache", capsys=capsys)
+    code, out, _ = run_cli(
+        "--input-dir", str(sample), "--output-dir", str(output), "--no-cache", capsys=capsys
+    )
     assert code == 0 and "4 step(s) ran, 0 reused" in out
 
 
@@ -87,7 +89,7 @@ def test_the_run_ends_with_its_failures_and_where_everything_is(
     sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     output = tmp_path / "out"
-    code, out, err = run_cli("--input", str(sample), "--output", str(output), capsys=capsys)
+    code, out, err = run_cli("--input-dir", str(sample), "--output-dir", str(output), capsys=capsys)
     assert code == 0, err
     lines = out.splitlines()
     execution = lines[0].split()[1].rstrip(":")
@@ -119,7 +121,7 @@ def test_the_run_ends_with_its_failures_and_where_everything_is(
     )
     assert not (run_folder / ".staging").exists()
 
-    code, out, err = run_cli("--input", str(sample), "--output", str(output), capsys=capsys)
+    code, out, err = run_cli("--input-dir", str(sample), "--output-dir", str(output), capsys=capsys)
     assert code == 0, err
     again = out.splitlines()
     assert again[0].endswith("0 step(s) ran, 4 reused from the cache")
@@ -130,9 +132,9 @@ def test_changed_input_files_rerun_their_group_and_the_combine_step(
     data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     output = tmp_path / "out"
-    assert run_cli("--input", str(data), "--output", str(output), capsys=capsys)[0] == 0
+    assert run_cli("--input-dir", str(data), "--output-dir", str(output), capsys=capsys)[0] == 0
     shutil.rmtree(data / "31" / "3100000")
-    code, out, _ = run_cli("--input", str(data), "--output", str(output), capsys=capsys)
+    code, out, _ = run_cli("--input-dir", str(data), "--output-dir", str(output), capsys=capsys)
     assert code == 0 and "2 step(s) ran, 2 reused" in out and "reused: Extract30, Extract39 " in out
 
 
@@ -141,7 +143,7 @@ def test_a_failed_run_resumes_where_it_stopped(
 ) -> None:
     output = tmp_path / "out"
     code, out, err = run_cli(
-        "--input", str(data), "--output", str(output), "--param", "StrictMode=true", capsys=capsys
+        "--input-dir", str(data), "--output-dir", str(output), "--param", "StrictMode=true", capsys=capsys
     )
     assert code == 1 and err.count("\n") == 1
     # strictness is the combine step's: every group step ran and is cached, the combine step failed
@@ -151,7 +153,7 @@ def test_a_failed_run_resumes_where_it_stopped(
     assert "rerun to resume" in err
     shutil.rmtree(data / "39" / "3999999")  # the defective record set, mended
     code, out, err = run_cli(
-        "--input", str(data), "--output", str(output), "--param", "StrictMode=true", capsys=capsys
+        "--input-dir", str(data), "--output-dir", str(output), "--param", "StrictMode=true", capsys=capsys
     )
     assert code == 0, err
     assert "2 step(s) ran, 2 reused from the cache" in out and "reused: Extract30, Extract31 " in out
@@ -239,14 +241,22 @@ def _cloud_only(argument: str, arguments: list[str]) -> bool:
 
 def test_bad_input_ends_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(
-        "--input", str(tmp_path / "missing"), "--output", str(tmp_path / "o"), capsys=capsys
+        "--input-dir", str(tmp_path / "missing"), "--output-dir", str(tmp_path / "o"), capsys=capsys
     )
     assert code == 1 and err == f"error: input folder {tmp_path / 'missing'} does not exist\n"
     (tmp_path / "empty").mkdir()
-    code, _, err = run_cli("--input", str(tmp_path / "empty"), "--output", str(tmp_path / "o"), capsys=capsys)
+    code, _, err = run_cli(
+        "--input-dir", str(tmp_path / "empty"), "--output-dir", str(tmp_path / "o"), capsys=capsys
+    )
     assert code == 1 and "holds no group folders" in err
     code, _, err = run_cli(
-        "--input", str(tmp_path / "empty"), "--output", str(tmp_path / "o"), "--groups", "30", capsys=capsys
+        "--input-dir",
+        str(tmp_path / "empty"),
+        "--output-dir",
+        str(tmp_path / "o"),
+        "--groups",
+        "30",
+        capsys=capsys,
     )
     assert code == 1 and err.startswith("error: no folder for group(s) 30")
     with pytest.raises(LocalRunError):

@@ -3,7 +3,9 @@ target's parameter overrides, retry policy and dead-letter queue, and names that
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import datetime
 from typing import Any
 
 import botocore.session
@@ -37,7 +39,7 @@ def fits(shape: Any, value: str) -> bool:
 
 
 def put(cli: Cli, role: str, *args: str) -> str:
-    code, out, err = cli("schedule", "put", *args, "--role-arn", role)
+    code, out, err = cli("schedule", "put", *args, "--scheduler-role-arn", role)
     assert code == 0, err
     return out
 
@@ -75,7 +77,7 @@ def test_schedule_put_show_delete(deployable: Cli, aws: MotoAws, scheduled: str)
     assert "expression: rate(1 day)" in out and "state: DISABLED" in out and "parameters: {}" in out
 
     code, _, err = deployable(
-        "schedule", "put", "--cron", "0 3 * * ? *", "--param", "Bad=1", "--role-arn", scheduler_role
+        "schedule", "put", "--cron", "0 3 * * ? *", "--param", "Bad=1", "--scheduler-role-arn", scheduler_role
     )
     assert code == 1 and err.startswith("error: unknown parameter 'Bad'")
 
@@ -147,6 +149,18 @@ def test_show_counts_the_failed_starts_waiting_in_the_dead_letter_queue(
     assert code == 0
     assert "retry policy: up to 10 retries within 3600 s\n" in out
     assert out.endswith(f"dead-letter queue: {queue_arn}\nfailed starts waiting: 0\n")
+    code, out, _ = deployable("--output", "json", "schedule", "show")
+    assert code == 0
+    document = json.loads(out)  # one JSON document, fields for a script to read
+    assert document["name"] == schedule_name(PIPELINE) and document["state"] == "ENABLED"
+    assert document["expression"] == "cron(0 3 * * ? *)" and document["role"] == scheduled
+    assert document["parameters"] == {} and document["retry_policy"] == RETRY_POLICY
+    assert document["dead_letter_queue"] == {
+        "arn": queue_arn,
+        "url": queue_url(aws),
+        "failed_starts_waiting": 0,
+    }
+    assert datetime.fromisoformat(document["start_date"]).tzinfo is not None
 
     # What EventBridge Scheduler sends when the scheduler role may not start the pipeline.
     aws.client("sqs").send_message(
@@ -232,7 +246,7 @@ def test_put_checks_the_starts_it_will_make_and_puts_nothing_they_would_break(
         "1 day",
         "--param",
         "InputRoot=s3://bucket/input/",
-        "--role-arn",
+        "--scheduler-role-arn",
         scheduled,
     )
     assert code == 1
