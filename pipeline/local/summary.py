@@ -29,12 +29,22 @@ def summary_lines(run: LocalRun, output_dir: Path) -> list[str]:
     lines += _record_lines(_quality(run.combined / QUALITY_FILE), run.group_output_of)
     latest = output_dir / LATEST
     lines += [
-        f"dataset: {run.combined / DATASET_FOLDER}",
-        f"report:  {run.combined / REPORT_FILE}",
-        f"logs:    {', '.join(str(folder) for folder in run.log_folders)}",
-        f"latest:  {latest} -> {os.readlink(latest)}" if latest.is_symlink() else f"latest:  {latest}",
+        f"dataset: {_shown(run.combined / DATASET_FOLDER)}",
+        f"report:  {_shown(run.combined / REPORT_FILE)}",
+        f"logs:    {', '.join(_shown(folder) for folder in run.log_folders)}",
+        f"latest:  {_shown(latest)} -> {os.readlink(latest)}" if latest.is_symlink() else "",
     ]
-    return lines
+    return [line for line in lines if line]
+
+
+def _shown(path: Path) -> str:
+    """A path as a user can type it from here: relative to the working folder when inside it, as git shows
+    paths; absolute otherwise."""
+    try:
+        here = Path.cwd()
+    except OSError:  # the working folder was removed
+        return str(path)
+    return str(path.relative_to(here)) if path.is_relative_to(here) else str(path)
 
 
 def _quality(path: Path) -> dict[str, Any] | None:
@@ -61,7 +71,7 @@ def _record_lines(quality: dict[str, Any] | None, outputs: Mapping[str, Path]) -
         shown = [f"{reason} {count:,}" for reason, count in list(reasons.items())[:MAX_REASONS_LISTED]]
         if len(reasons) > MAX_REASONS_LISTED:
             shown.append(f"{len(reasons) - MAX_REASONS_LISTED} more reason(s)")
-        errors = outputs[group["group"]] / ERRORS_FILE if group["group"] in outputs else ERRORS_FILE
+        errors = _shown(outputs[group["group"]] / ERRORS_FILE) if group["group"] in outputs else ERRORS_FILE
         lines.append(
             f"  group {group['group']}: {group['records_failed']:,} failed ({', '.join(shown)}): {errors}"
         )

@@ -12,7 +12,7 @@ from steps.combine.signal_names import (
 )
 from tests.paths import ROOT
 
-README = ROOT / "README.md"
+STEPS_DOC = ROOT / "docs" / "steps.md"
 
 
 @pytest.mark.parametrize(
@@ -72,7 +72,7 @@ def test_unknown_names_are_kept_as_they_are_and_counted() -> None:
     assert unknown == {"Foo Lead": 2, "": 1}
 
 
-def test_the_readme_documents_every_standard_name() -> None:
-    section = README.read_text().split("## The combine step", 1)[1].split("\n## ", 1)[0]
+def test_the_docs_list_every_standard_name() -> None:
+    section = STEPS_DOC.read_text().split("## The combine step", 1)[1].split("\n## ", 1)[0]
     missing = [name for name in [*STANDARD_NAMES, *NUMERICS_NAMES] if f"`{name}`" not in section]
-    assert not missing, f"README's combine section lacks {missing}"
+    assert not missing, f"docs/steps.md's combine section lacks {missing}"
