@@ -74,6 +74,12 @@ def test_run_local_then_rerun_reuses_the_cache(
     assert report.read_text().count("data:image/png;base64,") == 2
     for summary in summaries.values():
         assert summary["records_discovered"] == summary["records_summarised"] + summary["records_failed"]
+    # each step was given a job configuration of this run, and recorded it
+    codes = step_codes()
+    for group, summary in summaries.items():
+        assert summary["job"]["name"] == f"{first_execution}-Extract{group}"
+        assert summary["job"]["inputs"]["records"] == f"{sample.resolve()}/{group}/"
+        assert summary["job"]["code_digest"] == codes["extract"].digest
 
     code, out, _ = run_cli("--input", str(sample), "--output", str(output), capsys=capsys)
     assert code == 0 and "0 step(s) ran, 4 reused from the cache" in out
@@ -81,6 +87,11 @@ def test_run_local_then_rerun_reuses_the_cache(
 
     code, out, _ = run_cli("--input", str(sample), "--output", str(output), "--no-cache", capsys=capsys)
     assert code == 0 and "4 step(s) ran, 0 reused" in out
+    execution = next(
+        line.split()[1].rstrip(":") for line in out.splitlines() if line.startswith("execution ")
+    )
+    summary = json.loads((output / execution / "groups" / "30" / "summary.json").read_text())
+    assert execution != first_execution and summary["job"]["name"] == f"{execution}-Extract30"
 
 
 def test_changed_input_files_rerun_their_group_and_the_combine_step(
