@@ -3,7 +3,8 @@
 The SDK's processors upload code under time-stamped keys (sagemaker-python-sdk issues #4246 and #2736), so
 every upsert changes the definition and misses the cache. Here a step's code is a tar.gz whose bytes depend
 only on the files' paths and contents (sorted entries, fixed times, owners and modes, no gzip time stamp),
-uploaded to ``<code prefix>/<step>/<sha256>/code.tar.gz``. A step's package holds its own folder under
+uploaded to ``<code prefix>/<step>/<sha256>/code.tar.gz`` (``steps.contract.code_package``, where a step reads
+its digest back from its job's configuration). A step's package holds its own folder under
 ``steps/`` and the contract between the steps (``steps/contract``), nothing else: a change to one step's code
 changes that step's key only.
 
@@ -20,13 +21,14 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from steps.contract.code_package import ARCHIVE_NAME, code_package_uri
+
 from .config import PipelineConfig
 from .dag import CODE_DIR
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED = ("steps/__init__.py", "steps/contract")  # in every step's package
 STEPS = ("extract", "combine")
-ARCHIVE_NAME = "code.tar.gz"
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class StepCode:
         return f"steps/{self.step}/requirements.txt"
 
     def s3_uri(self, code_prefix: str) -> str:
-        return f"{code_prefix.rstrip('/')}/{self.step}/{self.digest}/{ARCHIVE_NAME}"
+        return code_package_uri(code_prefix, self.step, self.digest)
 
     def entrypoint(self, install_requirements: bool) -> list[str]:
         """The container command: unpack, install the step's pinned requirements (not on a custom image,

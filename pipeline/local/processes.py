@@ -3,8 +3,9 @@
 Each step runs its command (``StepCode.module``, as ``python -m`` runs it, in the checkout its code comes
 from) with the definition's container arguments as the service resolves them, less the
 cloud-only ones (``dag.local_arguments``), in a staging folder laid out like ``/opt/ml/processing``: its
-inputs linked in, its output moved to the resolved destination only once the step succeeded. Ctrl-C ends the
-steps still running, whether the signal reached them or not.
+inputs linked in, its output moved to the resolved destination only once the step succeeded, and a job
+configuration shaped like SageMaker's beside them (``job_config``). Ctrl-C ends the steps still running,
+whether the signal reached them or not.
 
 Why step processes are forked from a server rather than started afresh: a step of a small group works for
 tens of milliseconds but spends ~0.7 s importing numpy, pyarrow and pandas, and a local run starts a step per
@@ -22,18 +23,20 @@ import shutil
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
 from steps.contract.atomic import file_mode, folder_mode
+from steps.contract.job_config import JOB_CONFIG_VARIABLE
 
 from ..dag import CONTAINER_ROOT, DagStep, local_arguments
 from ..definition_eval import Evaluation, StepDone, dependencies
 from ..parameters import parameter_text
 from ..step_code import StepCode
+from .job_config import local_job_config, write_job_config
 from .step_process import run_step_module
 
 # The libraries the steps' code imports (see their requirements.txt), imported once by the server the step
@@ -62,6 +65,9 @@ class StepCommand:
     arguments: list[str]
     inputs: dict[str, str]  # container path -> local source
     output: tuple[str, str]  # container path -> local destination
+    request: Mapping[str, Any] = field(
+        default_factory=dict
+    )  # the step's arguments in the definition, resolved
 
 
 def step_command(step: Mapping[str, Any], evaluation: Evaluation, code: StepCode) -> StepCommand:
@@ -81,6 +87,7 @@ def step_command(step: Mapping[str, Any], evaluation: Evaluation, code: StepCode
         ),
         inputs=inputs,
         output=(output["S3Output"]["LocalPath"], output["S3Output"]["S3Uri"]),
+        request=arguments,
     )
 
 
@@ -164,7 +171,19 @@ class StepProcesses:
         log.parent.mkdir(parents=True, exist_ok=True)
         self.logs[command.step] = log
         arguments = [self._map(argument, staging) for argument in command.arguments]
-        environment = {**os.environ, "LOKY_MAX_CPU_COUNT": str(workers), "PYTHONUNBUFFERED": "1"}
+        job_config = local_job_config(
+            command.request,
+            f"{evaluation.execution_id}-{command.step}",
+            command.module,
+            arguments,
+            lambda path: self._map(path, staging),
+        )
+        environment = {
+            **os.environ,
+            "LOKY_MAX_CPU_COUNT": str(workers),
+            "PYTHONUNBUFFERED": "1",
+            JOB_CONFIG_VARIABLE: str(write_job_config(staging, job_config)),
+        }
         # The log opens with the command as one would type it to run the step by hand, after what its staging
         # folder's paths stand for: the folder is removed once the step ends.
         typed = shlex.join(["python", "-m", command.module, *arguments])

@@ -13,7 +13,7 @@ import json
 import logging
 import os
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +23,12 @@ import pandas as pd
 
 from steps.contract.atomic import atomic_files, remove_leftovers
 
+from .coverage import GroupRecording, group_recording
 from .dataset import GroupWriter, dataset_table, local_dataset, s3_dataset
 from .destination import S3Dataset
 from .errors import OutputWriteError
 from .group_outputs import GroupFolder, read_all_group_outputs, read_features
+from .mean_distribution import MeanDistributions
 from .quality import quality_report
 from .report import render_report
 from .signal_stats import group_signal_totals, signal_stats
@@ -49,13 +51,22 @@ class CombineResult:
 
 
 def combine_groups(
-    folders: Sequence[GroupFolder], output_dir: Path, dataset: Path | S3Dataset
+    folders: Sequence[GroupFolder],
+    output_dir: Path,
+    dataset: Path | S3Dataset,
+    run: dict[str, Any],
+    locations: Mapping[str, str] | None = None,
 ) -> CombineResult:
-    """Combine the groups' outputs into the dataset (a local folder or S3) and ``output_dir``."""
+    """Combine the groups' outputs into the dataset (a local folder or S3) and ``output_dir``; the reports
+    describe ``run`` (``run_metadata``) and where each group's outputs were read from (``locations``, by
+    group; default: their folders)."""
     outputs = read_all_group_outputs(folders)
     log.info("%d groups checked", len(outputs))
+    locations = {**{name: str(folder) for name, folder in folders}, **(locations or {})}
     unknown: Counter[str] = Counter()
     totals: list[pd.DataFrame] = []
+    means = MeanDistributions()
+    recordings: dict[str, GroupRecording] = {}
     # leaving the block puts the dataset in place (the last context entered), then the reports
     with _local_write_failure(), ExitStack() as reports, _open_dataset(dataset) as write_group:
         for group in outputs:
@@ -63,9 +74,11 @@ def combine_groups(
             write_group(table)
             unknown.update(group_unknown)
             totals.append(group_signal_totals(table))
+            means.add(table)
+            recordings[group.group] = group_recording(table)
             log.info("group %s: %d rows combined", group.group, table.num_rows)
         stats = signal_stats(totals)
-        quality = quality_report(outputs, unknown)
+        quality = quality_report(outputs, unknown, recordings, means, run, locations)
         stage_outputs(reports, output_dir, stats, quality)
     location = dataset.uri if isinstance(dataset, S3Dataset) else str(dataset)
     return CombineResult(quality=quality, signals=len(stats), dataset=location)

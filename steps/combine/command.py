@@ -128,10 +128,13 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return 2
+    from steps.contract.job_config import read_job_config
+
     from .combining import REPORT_FILES, combine_groups
     from .dataset_folder import check_local_folders
     from .group_outputs import group_folders
     from .group_sources import group_folders_of
+    from .run_metadata import run_metadata
 
     try:
         groups = requested_groups(args.groups)
@@ -151,7 +154,8 @@ def run(args: argparse.Namespace) -> int:
             folders = group_folders_of(args.group_output, args.input_dir, aws_region(args))
         else:
             folders = group_folders(args.input_dir, groups)
-        result = combine_groups(folders, args.output_dir, destination)
+        run = run_metadata(read_job_config())
+        result = combine_groups(folders, args.output_dir, destination, run, dict(args.group_output or []))
     except ValueError as exc:
         print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return 2

@@ -3,8 +3,9 @@
 Inside a pipeline execution the combine step is given ``--dataset-s3-uri from-job-output`` rather than a URI
 holding the execution id, which would change its cache key on every run: it finds the S3 URI its output folder
 is uploaded to in the job's own configuration (``/opt/ml/config/processingjobconfig.json``, the
-CreateProcessingJob request, written by SageMaker before the script starts) and puts the dataset beside the
-reports, under ``<that URI>/dataset/``.
+CreateProcessingJob request, written by SageMaker before the script starts; found as
+``steps.contract.job_config`` finds it) and puts the dataset beside the reports, under
+``<that URI>/dataset/``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-PROCESSING_JOB_CONFIG = Path("/opt/ml/config/processingjobconfig.json")
+from steps.contract.job_config import job_config_path
+
 FROM_JOB_OUTPUT = "from-job-output"
 DATASET_FOLDER = "dataset"
 
@@ -46,9 +48,7 @@ class S3Dataset:
         return bool(self.glue_database and self.glue_table)
 
 
-def dataset_destination(
-    args: argparse.Namespace, job_config: Path = PROCESSING_JOB_CONFIG
-) -> Path | S3Dataset:
+def dataset_destination(args: argparse.Namespace, job_config: Path | None = None) -> Path | S3Dataset:
     """The local folder or the S3 destination the options ask for; ValueError if they contradict."""
     s3_only = {
         "--kms-key-id": args.kms_key_id,
@@ -85,8 +85,10 @@ def aws_region(args: argparse.Namespace) -> str:
     return ""
 
 
-def job_output_s3_uri(local_path: Path, config: Path = PROCESSING_JOB_CONFIG) -> str:
-    """The S3 URI the job uploads ``local_path`` to; ValueError outside a job or if no output is there."""
+def job_output_s3_uri(local_path: Path, config: Path | None = None) -> str:
+    """The S3 URI the job uploads ``local_path`` to (``config``: the job's configuration, default where
+    ``job_config_path`` finds it); ValueError outside a job or if no output is there."""
+    config = config or job_config_path()
     try:
         job = json.loads(config.read_text(encoding="utf-8"))
         outputs = job["ProcessingOutputConfig"]["Outputs"]

@@ -61,6 +61,7 @@ class GroupOutputs:
     errors: list[dict[str, str]]
     rows: int
     parts: tuple[Path, ...]  # folders holding the three files: the group's, or one per host share
+    part_summaries: tuple[dict[str, Any], ...]  # each part's own summary.json, in the order of ``parts``
 
     @property
     def features_paths(self) -> list[Path]:
@@ -147,6 +148,7 @@ def read_group_outputs(folder: Path, group: str | None = None) -> GroupOutputs:
         errors=[error for part in parts for error in part.errors],
         rows=sum(part.rows for part in parts),
         parts=tuple(part.folder for part in parts),
+        part_summaries=tuple(part.summary for part in parts),
     )
 
 
@@ -194,7 +196,13 @@ def _read_part(folder: Path, group: str, where: str) -> GroupOutputs:
     rows = _check_features(folder / FEATURES_FILE, group, where)
     _check_counts(summary, rows, len(errors), where)
     return GroupOutputs(
-        group=group, folder=folder, summary=summary, errors=errors, rows=rows, parts=(folder,)
+        group=group,
+        folder=folder,
+        summary=summary,
+        errors=errors,
+        rows=rows,
+        parts=(folder,),
+        part_summaries=(summary,),
     )
 
 

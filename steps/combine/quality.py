@@ -1,41 +1,99 @@
-"""``quality.json``: what every group discovered, summarised and failed, why records failed, unknown names.
+"""``quality.json``: the run, what every group discovered, summarised and failed, why records failed, unknown
+names; per group its data volume, recording time and where it came from; the spread of each signal's record
+means and the groups' coverage over time. The report (``report.py``) shows exactly this, and the statistics.
 
 Everything is accounted for: the error counts add up to the lines of every ``errors.jsonl``, and records
-discovered = summarised + failed, per group and in total.
+discovered = summarised + failed, per group and in total. A number a group's ``summary.json`` does not give
+(bytes read, seconds) is None, as is its total then.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from steps.contract.outputs import SUMMARY_COUNTS
 
+from .coverage import GroupRecording, coverage_table
 from .group_outputs import GroupOutputs
+from .mean_distribution import MeanDistributions
+from .run_metadata import group_source
 
 EXAMPLES_PER_ERROR = 3
 
 
-def quality_report(groups: list[GroupOutputs], unknown_names: Counter[str]) -> dict[str, Any]:
-    """The quality summary of a combine run, ready for ``json.dump``."""
-    per_group = [_group_quality(outputs) for outputs in groups]
-    totals: dict[str, int] = {"groups": len(groups)}
+def quality_report(
+    groups: list[GroupOutputs],
+    unknown_names: Counter[str],
+    recordings: Mapping[str, GroupRecording],
+    means: MeanDistributions,
+    run: dict[str, Any],
+    locations: Mapping[str, str],
+) -> dict[str, Any]:
+    """The quality summary of a combine run, ready for ``json.dump``: ``recordings`` and ``locations`` by
+    group (where its outputs were read from), ``run`` as ``run_metadata`` gives it."""
+    per_group = [
+        _group_quality(outputs, recordings[outputs.group], locations[outputs.group]) for outputs in groups
+    ]
+    totals: dict[str, Any] = {"groups": len(groups)}
     for count in SUMMARY_COUNTS:
         totals[count] = sum(group[count] for group in per_group)
     totals["unknown_signal_rows"] = unknown_names.total()
+    totals["bytes_read"] = _total(group["bytes_read"] for group in per_group)
+    hours: Counter[str] = Counter()
+    for group in per_group:
+        hours.update(group["hours"])
+    totals["hours"] = {kind: hours[kind] for kind in _kinds(hours)}
+    totals["records_undated"] = sum(group["records_undated"] for group in per_group)
     return {
+        "run": run,
         "totals": totals,
         "groups": per_group,
         "errors": error_reasons(groups),
         "unknown_signal_names": _commonest_first(unknown_names),
+        "signal_means": means.summary(),
+        "coverage": coverage_table(dict(recordings)),
     }
 
 
-def _group_quality(outputs: GroupOutputs) -> dict[str, Any]:
+def _group_quality(outputs: GroupOutputs, recording: GroupRecording, location: str) -> dict[str, Any]:
     quality: dict[str, Any] = {"group": outputs.group}
     quality.update({count: outputs.summary[count] for count in SUMMARY_COUNTS})
     quality["errors_by_code"] = _commonest_first(Counter(error["error"] for error in outputs.errors))
+    shares = outputs.part_summaries
+    quality["bytes_read"] = _total(_count(share.get("bytes_read")) for share in shares)  # every share's
+    # the group's shares ran at once, each on its instance: the group took as long as the slowest
+    seconds = [_seconds(share.get("seconds")) for share in shares]
+    quality["extract_seconds"] = None if None in seconds else max(s for s in seconds if s is not None)
+    quality["hours"] = {kind: recording.hours[kind] for kind in _kinds(recording.hours)}
+    quality["records_dated"] = recording.records_dated
+    quality["records_undated"] = recording.records_undated
+    quality["undated_hours"] = recording.undated_hours
+    quality["source"] = group_source(outputs, location)
     return quality
+
+
+def _kinds(hours: Mapping[str, float]) -> list[str]:
+    """Record kinds, waveform first, then by name."""
+    return sorted(hours, key=lambda kind: (kind != "waveform", kind))
+
+
+def _total(values: Any) -> Any:
+    """The sum of numbers; None if any is None (not recorded)."""
+    values = list(values)
+    return None if None in values else sum(values)
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _seconds(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value >= 0:
+        return float(value)
+    return None
 
 
 def error_reasons(groups: list[GroupOutputs]) -> list[dict[str, Any]]:

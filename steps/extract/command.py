@@ -80,6 +80,7 @@ def arguments(input_dir: Any, output_dir: Any, group: Any, input_version_argumen
 
 def run(args: argparse.Namespace) -> int:
     from steps.contract.failure import printable
+    from steps.contract.job_config import job_facts, read_job_config
     from steps.contract.outputs import ERRORS_FILE
 
     from .errors import InputFolderError, OutputWriteError
@@ -88,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
     from .worker_pool import stop_workers
 
     group = printable(args.group or args.input_dir.resolve().name)
+    job = read_job_config()  # recorded in summary.json: which job, input and code made the outputs
     try:
         share = HostShare(*args.host) if args.host else processing_host_share()
         output_dir = args.output_dir / share.name if share.count > 1 else args.output_dir
@@ -98,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
             workers=args.workers,
             host=share,
             input_version=args.input_version,
+            job=job_facts(job.request) if job.request else {},
         )
     except (InputFolderError, OutputWriteError) as exc:
         print(f"error: {printable(str(exc))}", file=sys.stderr)

@@ -152,6 +152,7 @@ class GroupSummary:
     host_index: int
     host_count: int
     input_version: str
+    job: dict[str, Any]  # the job that ran this step, as its configuration says (steps.contract.job_config)
     failures: list[RecordFailure]
 
     def as_json(self) -> dict[str, Any]:
@@ -168,8 +169,10 @@ def extract_group(
     workers: int | None = None,
     host: HostShare = HostShare(),  # noqa: B008 — frozen, so one shared default is safe
     input_version: str = "",
+    job: dict[str, Any] | None = None,
 ) -> GroupSummary:
-    """Summarise every record of a group folder into features.parquet, errors.jsonl and summary.json."""
+    """Summarise every record of a group folder into features.parquet, errors.jsonl and summary.json (which
+    records ``job``, the facts of the job running it, if any)."""
     started = time.perf_counter()
     check_folders(input_dir, output_dir)
     workers = workers or usable_cpus()
@@ -219,6 +222,7 @@ def extract_group(
         host_index=host.index,
         host_count=host.count,
         input_version=input_version,
+        job=job or {},
         failures=reported,
     )
     summary.seconds = time.perf_counter() - started

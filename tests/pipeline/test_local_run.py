@@ -25,6 +25,7 @@ from pipeline.step_code import step_codes
 from scripts.sample_data.mimic_sample import generate
 from tests.paths import ROOT
 from tests.reference import assert_statistics_match, reference_statistics
+from tests.report_pages import images, key_values, table_dicts
 
 GROUPS = ["30", "31", "39"]  # 39 holds the planted defects
 
@@ -71,9 +72,23 @@ def test_run_local_then_rerun_reuses_the_cache(
     assert sorted(e["record"] for e in errors) == ["garbled_0003", "nodata_0002", "truncated_0001"]
     quality = json.loads((dataset.parent / "quality.json").read_text())
     assert quality["totals"]["records_failed"] == 3
-    assert report.read_text().count("data:image/png;base64,") == 2
+    assert len(images(report.read_text())) == 5
     for summary in summaries.values():
         assert summary["records_discovered"] == summary["records_summarised"] + summary["records_failed"]
+    # each step was given a job configuration of this run, and recorded it: the report is traced to its run
+    codes = step_codes()
+    combine_job = quality["run"]["job"]
+    assert combine_job["name"] == f"{first_execution}-Combine"
+    assert combine_job["code_digest"] == codes["combine"].digest
+    assert combine_job["outputs"] == {"combined": str(dataset.parent)}
+    assert key_values(report.read_text(), "run")["job name"] == f"{first_execution}-Combine"
+    for group, summary in summaries.items():
+        assert summary["job"]["name"] == f"{first_execution}-Extract{group}"
+        assert summary["job"]["inputs"]["records"] == f"{sample.resolve()}/{group}/"
+        assert summary["job"]["code_digest"] == codes["extract"].digest
+    assert [row["extract job"] for row in table_dicts(report.read_text(), "group-sources")] == [
+        f"{first_execution}-Extract{group}" for group in GROUPS
+    ]
 
     code, out, _ = run_cli("--input-dir", str(sample), "--output-dir", str(output), capsys=capsys)
     assert code == 0 and "0 step(s) ran, 4 reused from the cache" in out
@@ -83,6 +98,13 @@ def test_run_local_then_rerun_reuses_the_cache(
         "--input-dir", str(sample), "--output-dir", str(output), "--no-cache", capsys=capsys
     )
     assert code == 0 and "4 step(s) ran, 0 reused" in out
+    execution = next(
+        line.split()[1].rstrip(":") for line in out.splitlines() if line.startswith("execution ")
+    )
+    summary = json.loads((output / execution / "groups" / "30" / "summary.json").read_text())
+    assert execution != first_execution and summary["job"]["name"] == f"{execution}-Extract30"
+    quality = json.loads((output / execution / "combined" / "quality.json").read_text())
+    assert quality["run"]["job"]["name"] == f"{execution}-Combine"
 
 
 def test_the_run_ends_with_its_failures_and_where_everything_is(

@@ -17,6 +17,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -33,9 +34,11 @@ from steps.contract.outputs import (
     file_digest,
 )
 from tests.paths import ROOT
+from tests.report_pages import images, table_dicts
 from tests.steps.container import container_command
 from tests.steps.extract_runs import seal
 
+PLOTS = 5
 RERUN = "the outputs mix two extract runs, or an extract run was interrupted; run the extract step again"
 REPORTS = ["quality.json", "report.html", "signal_stats.csv"]
 NOT_A_GROUP_NAME = (
@@ -88,9 +91,11 @@ def write_group(
     errors: list[bytes] | None = None,
     table: pa.Table | None = None,
     host: tuple[int, int] = (0, 1),
+    **summary_fields: Any,
 ) -> Path:
     """A group's three output files in ``folder``, consistent with each other, as the extract step writes
-    them (from host share ``host``: index, count); ``errors`` are the lines of errors.jsonl, as they are."""
+    them (from host share ``host``: index, count); ``errors`` are the lines of errors.jsonl, as they are;
+    ``summary_fields`` more fields of summary.json (bytes_read, seconds, job...)."""
     folder.mkdir(parents=True, exist_ok=True)
     if table is None:
         rows = [feature_row(group, f"{group}00001_0001", "II")] if rows is None else rows
@@ -109,6 +114,7 @@ def write_group(
         "host_index": host[0],
         "host_count": host[1],
         SUMMARY_FILES_KEY: {name: file_digest(folder / name) for name in DIGESTED_FILES},
+        **summary_fields,
     }
     (folder / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     return folder
@@ -683,7 +689,10 @@ HOSTILE_NAMES = ["$x^2$", "$", "\\", r"$\foo$", "_hidden", "L" * 300, "new\nline
 def test_signal_names_matplotlib_would_interpret_are_shown_as_they_are(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    rows = [feature_row("30", "3000001_0001", name, index) for index, name in enumerate(HOSTILE_NAMES)]
+    rows = [
+        {**feature_row("30", "3000001_0001", name, index), "units": name}  # units come from headers too
+        for index, name in enumerate(HOSTILE_NAMES)
+    ]
     write_group(tmp_path / "groups" / "30", "30", rows)
     output = tmp_path / "out"
     assert combine(capsys, "--input-dir", tmp_path / "groups", "--output-dir", output) == (0, "")
@@ -692,7 +701,8 @@ def test_signal_names_matplotlib_would_interpret_are_shown_as_they_are(
     assert unknown is not None
     shown = re.findall(r"<tr><td>(.*?)</td><td", unknown.group(1), re.S)
     assert sorted(shown) == sorted(html.escape(name) for name in HOSTILE_NAMES)
-    assert page.count("data:image/png;base64,") == 2
+    assert sorted(row["units"] for row in table_dicts(page, "signal-means")) == sorted(HOSTILE_NAMES)
+    assert len(images(page)) == PLOTS
     quality = json.loads((output / "quality.json").read_text(encoding="utf-8"))
     assert sorted(quality["unknown_signal_names"]) == sorted(HOSTILE_NAMES)
 
@@ -705,8 +715,150 @@ def test_a_plot_of_very_many_signals_shows_those_with_the_most_hours(
     output = tmp_path / "out"
     assert combine(capsys, "--input-dir", tmp_path / "groups", "--output-dir", output) == (0, "")
     page = (output / "report.html").read_text(encoding="utf-8")
-    assert page.count("<p>The 60 signals with the most hours, of 300; the table lists them all.</p>") == 2
-    assert page.count("<tr><td>S") == 2 * 300  # the unknown names' table and the signals' table
+    # under the plots of hours, valid fraction and record means
+    assert page.count("<p>The 60 signals with the most hours, of 300; the table lists them all.</p>") == 3
+    assert page.count("<tr><td>S") == 3 * 300  # the tables of unknown names, of signals, of record means
+
+
+# 6b. The report at any scale, and with what summaries do not say -----------------------------------------
+
+
+def period_label(start: dt.datetime, period: str) -> str:
+    size = {"year": 1, "10 years": 10, "100 years": 100}.get(period, 0)
+    first = start.year // max(size, 1) * max(size, 1)
+    labels = {"month": f"{start:%Y-%m}", "year": str(first), "10 years": f"{first}s"}
+    return labels.get(period, f"{first}-{first + size - 1}")
+
+
+def record_at(
+    group: str, serial: int, start: dt.datetime | None, hours: float, kind: str = "waveform"
+) -> Any:
+    record = f"{group}{serial:05}_0001"
+    return {**feature_row(group, record, "II", hours=hours), "kind": kind, "start_time": start}
+
+
+@pytest.mark.parametrize(
+    ("starts", "period", "columns"),
+    [
+        ([dt.datetime(2704, 5, 4, 10, 44)], "day", ["2704-05-04", "2704-05-05"]),  # ends after midnight
+        ([dt.datetime(2704, 1, 31), dt.datetime(2705, 6, 1)], "month", ["2704-01", "2704-02", "2705-06"]),
+        ([dt.datetime(2100, 1, 1), dt.datetime(2150, 12, 31)], "year", ["2100", "2101", "2150"]),
+        (
+            [dt.datetime(2100, 1, 1), dt.datetime(2704, 5, 4), dt.datetime(2900, 12, 31)],
+            "10 years",
+            ["2100s", "2700s", "2900s"],
+        ),
+        ([dt.datetime(1800, 6, 1), dt.datetime(2900, 1, 1)], "100 years", ["1800-1899", "2900-2999"]),
+    ],
+)
+def test_coverage_is_binned_by_the_span_of_the_dates_mimic_s_years_included(
+    starts: list[dt.datetime],
+    period: str,
+    columns: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Hours go to the periods they fall in, a record crossing an edge split at it; undated ones are counted
+    apart. Years past pandas' nanosecond calendar (2262) are handled like any other."""
+    hours = 14.0
+    rows = [record_at("30", index, start, hours) for index, start in enumerate(starts)]
+    rows.append(record_at("30", len(starts), None, 3.0))
+    write_group(tmp_path / "groups" / "30", "30", rows)
+    write_group(tmp_path / "groups" / "31", "31", [record_at("31", 0, None, 2.0, "numerics")])
+    output = tmp_path / "out"
+    assert combine(capsys, "--input-dir", tmp_path / "groups", "--output-dir", output) == (0, "")
+    quality = json.loads((output / "quality.json").read_text())
+    coverage = quality["coverage"]
+    assert coverage["period"] == period and len(coverage["columns"]) <= 100
+    assert [column for column in columns if column in coverage["columns"]] == columns
+    assert list(coverage["hours"]) == ["waveform"]  # no numerics record is dated
+    assert coverage["hours"]["waveform"]["31"] == [0.0] * len(coverage["columns"])
+    by_column = dict(zip(coverage["columns"], coverage["hours"]["waveform"]["30"], strict=True))
+    assert sum(by_column.values()) == pytest.approx(hours * len(starts))
+    filled = {column: h for column, h in by_column.items() if h}
+    if period == "day":  # 10:44 + 14 h: 13 h 16 min that day, 44 min the next
+        assert filled == pytest.approx({"2704-05-04": 13 + 16 / 60, "2704-05-05": 44 / 60})
+    else:  # each record within one period
+        assert filled == pytest.approx({period_label(start, period): hours for start in starts})
+    groups = {group["group"]: group for group in quality["groups"]}
+    assert (groups["30"]["records_dated"], groups["30"]["records_undated"]) == (len(starts), 1)
+    assert groups["30"]["undated_hours"] == 3.0 and groups["31"]["hours"] == {"numerics": 2.0}
+    page = (output / "report.html").read_text()
+    assert "Not shown, for want of a date: group 30: 1 record, 3 h; group 31: 1 record, 2 h." in page
+    assert len(images(page)) == PLOTS
+
+
+def test_a_record_of_an_absurd_duration_is_counted_to_a_bound(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A broken header can give a record of millions of years: its hours are counted up to ~31,700 years,
+    in two entries, not one per day, and the coverage is drawn in millennia."""
+    rows = [
+        record_at("30", 0, dt.datetime(2704, 5, 4), 1e12),
+        record_at("30", 1, dt.datetime(2704, 5, 4), 1.0),
+    ]
+    write_group(tmp_path / "groups" / "30", "30", rows)
+    output = tmp_path / "out"
+    assert combine(capsys, "--input-dir", tmp_path / "groups", "--output-dir", output) == (0, "")
+    coverage = json.loads((output / "quality.json").read_text())["coverage"]
+    assert coverage["period"] == "1000 years" and coverage["columns"][0] == "2000-2999"
+    assert sum(coverage["hours"]["waveform"]["30"]) == pytest.approx(1e15 / 3.6e6 + 1.0)
+
+
+def test_the_spread_of_more_means_than_are_kept_is_that_of_a_uniform_sample(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """50,000 records of one signal in mV, 100 in uV: the count, smallest and largest are exact, the
+    percentiles those of a uniform sample of 20,000, the other units counted apart."""
+    count = 50_000
+    means = np.random.default_rng(5).permutation(count).astype(float)
+    row = feature_row("30", "3000001_0001", "II")
+    columns = {name: [row[name]] * (count + 100) for name in FEATURE_SCHEMA.names}
+    columns["record"] = [f"3000001_{index:05}" for index in range(count + 100)]
+    columns["mean"] = [*means, *([1e6] * 100)]
+    columns["units"] = ["mV"] * count + ["uV"] * 100
+    write_group(tmp_path / "groups" / "30", "30", table=pa.table(columns, schema=FEATURE_SCHEMA))
+    output = tmp_path / "out"
+    assert combine(capsys, "--input-dir", tmp_path / "groups", "--output-dir", output) == (0, "")
+    [spread] = json.loads((output / "quality.json").read_text())["signal_means"]
+    assert (spread["units"], spread["means"], spread["sampled"]) == ("mV", count, True)
+    assert (spread["min"], spread["max"], spread["other_units"]) == (0.0, count - 1.0, {"uV": 100})
+    for name, quantile in [("p05", 0.05), ("p25", 0.25), ("p50", 0.5), ("p75", 0.75), ("p95", 0.95)]:
+        assert abs(spread[name] - quantile * count) < 0.02 * count, name  # ~5 standard errors
+    page = (output / "report.html").read_text()
+    assert table_dicts(page, "signal-means")[0]["in other units"] == "uV: 100"
+
+
+def test_what_a_summary_does_not_say_is_not_recorded_and_shares_add_up(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Group 30's summary has no bytes, seconds or job (as an earlier extract step wrote it); group 31 ran
+    on two instances (bytes add up, the group took its slowest share's time); group 32's job is garbled."""
+    root = tmp_path / "groups"
+    write_group(root / "30", "30")
+    write_group(root / "31" / "algo-1", "31", host=(0, 2), bytes_read=1000, seconds=2.5)
+    write_group(root / "31" / "algo-2", "31", [feature_row("31", "3100002_0001", "V")], host=(1, 2),
+                bytes_read=500, seconds=4.0)  # fmt: skip
+    garbled = {"name": "<b>\udc80job\n</b>", "inputs": {"records": 5, "x": "s3://b/$x^2$"}, "arguments": "-"}
+    write_group(root / "32", "32", bytes_read=7, seconds=True, job=garbled, input_version=["v"])
+    output = tmp_path / "out"
+    assert combine(capsys, "--input-dir", root, "--output-dir", output) == (0, "")
+    quality = json.loads((output / "quality.json").read_text())
+    groups = {group["group"]: group for group in quality["groups"]}
+    assert (groups["30"]["bytes_read"], groups["30"]["extract_seconds"]) == (None, None)
+    assert (groups["31"]["bytes_read"], groups["31"]["extract_seconds"]) == (1500, 4.0)
+    assert (groups["32"]["bytes_read"], groups["32"]["extract_seconds"]) == (7, None)
+    assert quality["totals"]["bytes_read"] is None  # not every group says
+    page = (output / "report.html").read_text()
+    table = {row["group"]: row for row in table_dicts(page, "groups")}
+    assert table["30"]["MB read"] == table["30"]["extract seconds"] == "not recorded"
+    assert (table["31"]["MB read"], table["31"]["extract seconds"]) == ("0.0015", "4")
+    sources = {row["group"]: row for row in table_dicts(page, "group-sources")}
+    assert sources["30"]["extract job"] == sources["30"]["input version"] == "not recorded"
+    assert sources["32"]["extract job"] == "<b>\\x80job\\n</b>"  # escaped on the page, made printable
+    assert sources["32"]["records read from"] == "s3://b/$x^2$"
+    assert "<b>\\x80" not in page and "&lt;b&gt;" in page
+    assert groups["32"]["source"]["extract_job"]["arguments"] is None
 
 
 # 7. Modes ----------------------------------------------------------------------------------------------

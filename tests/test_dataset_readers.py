@@ -21,8 +21,6 @@ from scripts.sample_data.mimic_sample import generate
 from steps.combine import command as combine_step
 from steps.extract.extraction import extract_group
 
-pytestmark = pytest.mark.project_env  # Polars and DuckDB are the project's test tools, not the container's
-
 PRESETS = {"MIMIC-III groups": ["30", "31"], "matched subset": ["p00", "p01"]}
 GROUP = "patient_group"
 
