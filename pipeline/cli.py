@@ -20,7 +20,7 @@ from steps.combine import command as combine_step
 from steps.extract import command as extract_step
 from steps.extract.command import positive_int
 
-from .commands import build, executions, local, schedule
+from .commands import build, executions, local, notify, schedule
 from .errors import failure_of
 from .global_options import add_global_options, settings_flags_given
 from .parameters import DESCRIPTIONS
@@ -123,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--limit", type=positive_int, default=20, help="how many (default: %(default)s)")
 
     _schedule_command(sub)
+    _notify_command(sub)
     return parser
 
 
@@ -185,6 +186,40 @@ def _schedule_command(sub: Subcommands) -> None:
     put.add_argument("--disabled", action="store_true", help="create it disabled")
     _command(actions, "show", schedule.schedule_show, "show the schedule and its dead-letter queue")
     _command(actions, "delete", schedule.schedule_delete, "delete the schedule (its queue is kept)")
+
+
+def _notify_command(sub: Subcommands) -> None:
+    group = sub.add_parser(
+        "notify",
+        help="failure notifications of the pipeline: put, show, delete",
+        description=textwrap.fill(
+            "An EventBridge rule on the pipeline's failed executions and failed steps, sending a "
+            "one-paragraph message to an SNS topic (<pipeline>-failures, or yours), so its subscribers.",
+            HELP_WIDTH,
+        ),
+    )
+    actions = group.add_subparsers(dest="notify_command", required=True, metavar="ACTION", title="actions")
+    put = _command(
+        actions,
+        "put",
+        notify.notify_put,
+        "create or update the rule and its topic (the pipeline must be deployed)",
+    )
+    put.add_argument(
+        "--email",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="subscribe this address to the topic (repeatable); SNS mails it a link to confirm first",
+    )
+    put.add_argument(
+        "--topic-arn",
+        metavar="ARN",
+        help="send to this SNS topic instead of creating <pipeline>-failures (its policy gets a statement "
+        "letting the rule publish)",
+    )
+    _command(actions, "show", notify.notify_show, "show the rule, its topic and the topic's subscriptions")
+    _command(actions, "delete", notify.notify_delete, "delete the rule (its topic is kept)")
 
 
 def _command(

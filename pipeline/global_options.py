@@ -99,8 +99,8 @@ SETTINGS = (
 )
 OUTPUT = Setting(
     "output",
-    "how status, executions and schedule show print: a table, or one JSON document; other commands "
-    "print text",
+    "how status, executions, schedule show and notify show print: a table, or one JSON document; other "
+    "commands print text",
     choices=OUTPUT_FORMATS,
     shown_default=DEFAULTS.output,
 )

@@ -54,15 +54,15 @@ NO_QUEUE_CODES = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoe
 
 def schedule_name(pipeline_name: str) -> str:
     """``<pipeline name>-schedule`` when it fits the scheduler's 64 characters, else a shortened form."""
-    return _fitted(pipeline_name, SCHEDULE_SUFFIX, SCHEDULE_NAME_LIMIT)
+    return fitted_name(pipeline_name, SCHEDULE_SUFFIX, SCHEDULE_NAME_LIMIT)
 
 
 def dead_letter_queue_name(pipeline_name: str) -> str:
     """``<pipeline name>-schedule-dlq`` when it fits SQS's 80 characters, else a shortened form."""
-    return _fitted(pipeline_name, QUEUE_SUFFIX, QUEUE_NAME_LIMIT)
+    return fitted_name(pipeline_name, QUEUE_SUFFIX, QUEUE_NAME_LIMIT)
 
 
-def _fitted(pipeline_name: str, suffix: str, limit: int) -> str:
+def fitted_name(pipeline_name: str, suffix: str, limit: int) -> str:
     """The name with its suffix, or, when that is too long, the name's head, ``_``, a short hash of the whole
     name, and the suffix. Pipeline names hold no ``_``, so a shortened name is never another pipeline's
     unshortened one; two long names with the same head differ in their hash."""

@@ -101,7 +101,7 @@ OLD_SPELLINGS = {
         ["--reg", "eu-west-1", "status"],
         "waveform-pipeline: error: argument COMMAND: invalid choice: 'eu-west-1' (choose from 'extract', "
         "'combine', 'run-local', 'definition', 'graph', 'diff', 'check', 'upsert', 'start', 'status', "
-        "'executions', 'schedule')",
+        "'executions', 'schedule', 'notify')",
     ),
 }
 

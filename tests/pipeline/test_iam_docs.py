@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from pipeline.config import PipelineConfig
+from pipeline.notifications import rule_name, topic_name
 from pipeline.schedules import dead_letter_queue_name, schedule_name
 from tests.aws import MotoAws
 from tests.paths import ROOT
@@ -175,6 +176,8 @@ def test_readme_examples_are_the_default_configurations_names() -> None:
     assert PLACEHOLDERS["PipelineName"] == name
     assert PLACEHOLDERS["ScheduleName"] == schedule_name(name)
     assert PLACEHOLDERS["DeadLetterQueueName"] == dead_letter_queue_name(name)
+    assert PLACEHOLDERS["FailureRuleName"] == rule_name(name)
+    assert PLACEHOLDERS["FailureTopicName"] == topic_name(name)
     bucket = f"s3://{config.bucket}/"
     assert bucket + PLACEHOLDERS["InputPrefix"] == config.input_root
     assert bucket + PLACEHOLDERS["OutputPrefix"] == config.output_root
@@ -280,6 +283,8 @@ def test_filled_in_documents_name_what_the_default_configuration_deploys_and_sch
         "schedule", "put", "--rate", "1 day", "--scheduler-role-arn", created["scheduler-role"]
     )
     assert code == 0, err
+    code, _, err = deployable("notify", "put")
+    assert code == 0, err
 
     def resources(document: str, sid: str) -> list[str]:
         (statement,) = [s for s in json.loads(render(document, **values))["Statement"] if s["Sid"] == sid]
@@ -299,6 +304,11 @@ def test_filled_in_documents_name_what_the_default_configuration_deploys_and_sch
     assert pipeline_arn in resources("deployer-policy.json", "ManageThisPipelineAndItsExecutions")
     assert resources("deployer-policy.json", "ManageThePipelineSchedule") == [schedule["Arn"]]
     assert resources("deployer-policy.json", "CreateAndReadTheScheduleDeadLetterQueue") == [queue_arn]
+    events = aws.client("events")
+    rule_arn = events.describe_rule(Name=PLACEHOLDERS["FailureRuleName"])["Arn"]
+    (target,) = events.list_targets_by_rule(Rule=PLACEHOLDERS["FailureRuleName"])["Targets"]
+    assert resources("deployer-policy.json", "ManageThePipelineFailureRule") == [rule_arn]
+    assert resources("deployer-policy.json", "CreateAndConfigureTheFailureTopic") == [target["Arn"]]
 
     # The SDK's key for a large definition, and the default image, with the session the pipeline is built on.
     config = replace(
