@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from steps.combine.destination import DATASET_FOLDER, FROM_JOB_OUTPUT
+from steps.combine.destination import FROM_JOB_OUTPUT
+from steps.combine.output_names import REPORT_FILES, dataset_beside
 
 from .dag import COMBINED_OUTPUT_NAME, DATASET_S3_URI_OPTION, GROUP_OUTPUT_NAME
 from .definition_eval import Evaluation, default_parameters, processing_properties
@@ -82,7 +83,7 @@ def _dataset_uri(step: Mapping[str, Any], evaluation: Evaluation, combined_uri: 
             given = str(evaluation.value(value))
             if given != FROM_JOB_OUTPUT:
                 return given
-    return f"{combined_uri}/{DATASET_FOLDER}/"
+    return dataset_beside(combined_uri)
 
 
 def fetch_output_locations(
@@ -90,7 +91,6 @@ def fetch_output_locations(
 ) -> OutputLocations:
     """The outputs of the execution ``execution_arn``, whose steps named in ``reused_from`` reused the run of
     the execution given there (by ARN); each execution's definition and parameters read from the service."""
-    from steps.combine.combining import REPORT_FILES  # the files the combine step writes
 
     runs = {arn: execution_run(sagemaker_client, arn) for arn in {execution_arn, *reused_from.values()}}
     sources = {step: runs[arn] for step, arn in reused_from.items()}

@@ -9,8 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from steps.combine.combining import QUALITY_FILE, REPORT_FILE
-from steps.combine.destination import DATASET_FOLDER
+from steps.combine.output_names import DATASET_FOLDER, QUALITY_FILE, REPORT_FILE
 from steps.contract.outputs import ERRORS_FILE
 
 from .run import LATEST, LocalRun

@@ -29,16 +29,12 @@ from .destination import S3Dataset
 from .errors import OutputWriteError
 from .group_outputs import GroupFolder, read_all_group_outputs, read_features
 from .mean_distribution import MeanDistributions
+from .output_names import QUALITY_FILE, REPORT_FILE, REPORT_FILES, SIGNAL_STATS_FILE
 from .quality import quality_report
 from .report import render_report
 from .signal_stats import group_signal_totals, signal_stats
 
 log = logging.getLogger("steps.combine")
-
-SIGNAL_STATS_FILE = "signal_stats.csv"
-QUALITY_FILE = "quality.json"
-REPORT_FILE = "report.html"
-REPORT_FILES = (SIGNAL_STATS_FILE, QUALITY_FILE, REPORT_FILE)
 
 
 @dataclass(frozen=True)

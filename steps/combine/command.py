@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from steps.contract.arguments import add_strict_option
 
-from .destination import DATASET_FOLDER, FROM_JOB_OUTPUT, aws_region, dataset_destination
+from .destination import FROM_JOB_OUTPUT, aws_region, dataset_destination
 from .errors import CombineError, one_line
+from .output_names import DATASET_FOLDER, REPORT_FILES
 
 if TYPE_CHECKING:
     from .combining import CombineResult
@@ -130,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from steps.contract.job_config import read_job_config
 
-    from .combining import REPORT_FILES, combine_groups
+    from .combining import combine_groups
     from .dataset_folder import check_local_folders
     from .group_outputs import group_folders
     from .group_sources import group_folders_of

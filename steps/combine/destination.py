@@ -18,8 +18,9 @@ from pathlib import Path
 
 from steps.contract.job_config import job_config_path
 
+from .output_names import DATASET_FOLDER, dataset_beside
+
 FROM_JOB_OUTPUT = "from-job-output"
-DATASET_FOLDER = "dataset"
 
 
 def sse_arguments(kms_key_id: str) -> dict[str, str]:
@@ -64,7 +65,7 @@ def dataset_destination(args: argparse.Namespace, job_config: Path | None = None
         raise ValueError("give --dataset-dir or --dataset-s3-uri, not both")
     uri = args.dataset_s3_uri
     if uri == FROM_JOB_OUTPUT:
-        uri = f"{job_output_s3_uri(args.output_dir, job_config).rstrip('/')}/{DATASET_FOLDER}/"
+        uri = dataset_beside(job_output_s3_uri(args.output_dir, job_config))
     if not uri.startswith("s3://") or len(uri.rstrip("/")) <= len("s3://"):
         raise ValueError(f"--dataset-s3-uri must be s3://bucket/prefix or {FROM_JOB_OUTPUT}, not {uri!r}")
     if bool(args.glue_database) != bool(args.glue_table):
