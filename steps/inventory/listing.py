@@ -1,0 +1,141 @@
+"""A group's objects listed in one streaming pass: how many, how many bytes, a fingerprint of their keys,
+sizes and ETags, and (optionally) the SageMaker manifest naming exactly those objects.
+
+The listing is S3's (ListObjectsV2, a page of up to 1,000 keys at a time) or, for a local run, a folder's; it
+never holds more than one page, so a group of millions of objects lists in constant memory. Objects are taken
+in the order the listing gives them (S3: by key; a folder: each folder's entries by name), which is stable, so
+the same objects always give the same fingerprint and the same manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+S3_SCHEME = "s3://"
+PAGE_SIZE = 1000  # ListObjectsV2's maximum
+
+# The volume a group step gets: the group's bytes (File mode copies them all onto it before the step starts),
+# plus room for the step's outputs and the file system's own overhead. The outputs are a few kB per record
+# (features.parquet, errors.jsonl), well under 1 % of the signal bytes; 10 % and 2 GiB more are headroom.
+VOLUME_HEADROOM = 0.10
+VOLUME_EXTRA_GIB = 2
+GIB = 2**30
+# The default account quota 'Size of EBS volume for a processing job instance', in GB (the quota's unit; the
+# API's VolumeSizeInGB is the same unit): a group whose volume would exceed it cannot start until it is raised.
+VOLUME_QUOTA_GB = 1024
+VOLUME_QUOTA_NAME = "Size of EBS volume for a processing job instance"
+MAX_VOLUME_GB = 16384  # the API's maximum of ProcessingClusterConfig.VolumeSizeInGB
+
+
+@dataclass(frozen=True)
+class ListedObject:
+    key: str  # relative to the group's prefix, "/"-separated
+    size: int
+    etag: str  # S3's ETag without its quotes; for a local file, its modification time (mtime:<ns>)
+
+
+@dataclass(frozen=True)
+class GroupListing:
+    """What a group's listing found."""
+
+    group: str
+    prefix: str  # the group's folder: s3://bucket/root/<group>/ or /abs/root/<group>/
+    objects: int
+    bytes: int
+    fingerprint: str  # sha256 (hex) of the prefix and every object's key, size and ETag, in listing order
+
+    @property
+    def volume_gb(self) -> int:
+        return volume_gb(self.bytes)
+
+
+def volume_gb(group_bytes: int) -> int:
+    """The volume, in GB (GiB, as EBS counts), a group step needs for ``group_bytes`` of input."""
+    return math.ceil(group_bytes * (1 + VOLUME_HEADROOM) / GIB) + VOLUME_EXTRA_GIB
+
+
+def group_prefix(root: str, group: str) -> str:
+    """The group's folder under the input root, with a trailing "/": the prefix of group p0 must not also take
+    p00's objects."""
+    return f"{root.rstrip('/')}/{group}/"
+
+
+def list_group(
+    root: str,
+    group: str,
+    s3_client: Any = None,
+    manifest: TextIO | None = None,
+    on_page: Callable[[int, int], None] | None = None,
+) -> GroupListing:
+    """List the group's objects under ``root`` (an s3:// URI, with ``s3_client``; or a local folder),
+    writing the manifest to ``manifest`` if given; ``on_page(objects, bytes)`` is called after each page."""
+    prefix = group_prefix(root, group)
+    pages = _s3_pages(prefix, s3_client) if prefix.startswith(S3_SCHEME) else _folder_pages(Path(prefix))
+    fingerprint = hashlib.sha256(json.dumps({"prefix": prefix}).encode() + b"\n")
+    objects = total = 0
+    if manifest is not None:
+        manifest.write("[" + json.dumps({"prefix": prefix}))
+    for page in pages:
+        page_bytes = 0
+        for item in page:
+            # One JSON array per object: keys may hold any character, a newline included.
+            fingerprint.update(json.dumps([item.key, item.size, item.etag]).encode() + b"\n")
+            if manifest is not None:
+                manifest.write(",\n" + json.dumps(item.key))
+            page_bytes += item.size
+        objects += len(page)
+        total += page_bytes
+        if on_page is not None:
+            on_page(len(page), page_bytes)
+    if manifest is not None:
+        manifest.write("]\n")
+    return GroupListing(group, prefix, objects, total, fingerprint.hexdigest())
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """``s3://bucket/key`` as (bucket, key)."""
+    bucket, _, key = uri[len(S3_SCHEME) :].partition("/")
+    return bucket, key
+
+
+def _s3_pages(prefix: str, client: Any) -> Iterator[list[ListedObject]]:
+    if client is None:
+        raise ValueError(f"listing {prefix} needs an S3 client")
+    bucket, key_prefix = split_s3_uri(prefix)
+    paginator = client.get_paginator("list_objects_v2")
+    for page in paginator.paginate(
+        Bucket=bucket, Prefix=key_prefix, PaginationConfig={"PageSize": PAGE_SIZE}
+    ):
+        yield [
+            ListedObject(item["Key"][len(key_prefix) :], int(item["Size"]), str(item["ETag"]).strip('"'))
+            for item in page.get("Contents", [])
+            # A "folder" made in the console: an empty object whose key ends in "/", holding no data.
+            if not (item["Key"].endswith("/") and int(item["Size"]) == 0)
+        ]
+
+
+def _folder_pages(folder: Path) -> Iterator[list[ListedObject]]:
+    """A local group folder's files (links followed, as the step reads them), a page at a time."""
+    page: list[ListedObject] = []
+    for directory, folders, files in os.walk(folder, followlinks=True):
+        folders.sort()
+        for name in sorted(files):
+            path = Path(directory, name)
+            try:
+                status = path.stat()
+            except OSError:
+                continue  # a dangling link: nothing would be downloaded for it either
+            key = path.relative_to(folder).as_posix()
+            page.append(ListedObject(key, status.st_size, f"mtime:{status.st_mtime_ns}"))
+            if len(page) == PAGE_SIZE:
+                yield page
+                page = []
+    if page:
+        yield page
