@@ -27,8 +27,8 @@ PAGE_SIZE = 1000  # ListObjectsV2's maximum
 VOLUME_HEADROOM = 0.10
 VOLUME_EXTRA_GIB = 2
 GIB = 2**30
-# The default account quota 'Size of EBS volume for a processing job instance', in GB (the quota's unit; the
-# API's VolumeSizeInGB is the same unit): a group whose volume would exceed it cannot start until it is raised.
+# The default account quota 'Size of EBS volume for a processing job instance', in GB (the quota's unit, and
+# the API's VolumeSizeInGB's): a group whose volume would exceed it cannot start until it is raised.
 VOLUME_QUOTA_GB = 1024
 VOLUME_QUOTA_NAME = "Size of EBS volume for a processing job instance"
 MAX_VOLUME_GB = 16384  # the API's maximum of ProcessingClusterConfig.VolumeSizeInGB
