@@ -17,7 +17,7 @@ CONTAINER_PYTHON ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.12*/bin/pyth
                                  $(wildcard /usr/bin/python3.12 /usr/local/bin/python3.12))
 CONTAINER_VENV   := .venv-container
 CONTAINER_STAMP  := $(CONTAINER_VENV)/.installed-stamp
-STEP_REQUIREMENTS := steps/extract/requirements.txt steps/combine/requirements.txt
+STEP_REQUIREMENTS := steps/inventory/requirements.txt steps/extract/requirements.txt steps/combine/requirements.txt
 # `make lock`: steps/<step>/requirements.txt from requirements.in and steps/image-versions.txt (every package
 # pinned, with its wheels' sha256; scripts/lock_requirements.py, docs/container.md), in a throwaway venv of
 # CONTAINER_PYTHON with a pinned pip. LOCK_ARGS=--upgrade re-resolves what no input file pins.

@@ -1,4 +1,5 @@
-"""The pipeline's steps as data: for each group an extract step, one combine step over all of them.
+"""The pipeline's steps as data: an inventory step, then for each group an extract step, then one combine step
+over all of them.
 
 What a step is (its name, its group, which step code it runs, its container paths and arguments) is written
 here once, free of the SDK: ``processing_steps`` declares these steps to the SDK, the local runner executes
@@ -14,6 +15,7 @@ from typing import Any
 
 from steps.combine import command as combine_command
 from steps.extract import command as extract_command
+from steps.inventory import command as inventory_command
 
 from .config import PipelineConfig
 
@@ -24,6 +26,10 @@ GROUP_OUTPUTS_DIR = f"{CONTAINER_ROOT}/input/groups"  # where the combine step f
 OUTPUT_DIR = f"{CONTAINER_ROOT}/output"
 GROUP_OUTPUT_NAME = "group"
 COMBINED_OUTPUT_NAME = "combined"
+INVENTORY_OUTPUT_NAME = "inventory"
+INVENTORY_PROPERTY_FILE = "Inventory"  # the name the group steps' JsonGet expressions read it by
+MANIFESTS_FOLDER = "manifests"  # under the output root: <group>/<fingerprint>.manifest
+MANIFEST_FILE = "ManifestFile"  # an S3Input's S3DataType when its S3Uri names a manifest, as a group's does
 
 # Arguments only a Processing job understands: the combine step writes its dataset to S3 beside its job's
 # output there (an execution id in its arguments would change its cache key on every run). A local run
@@ -39,8 +45,17 @@ class DagStep:
     name: str
     display_name: str  # Studio shows it; the definition schema allows [A-Za-z0-9-_]{1,64}
     description: str
-    code: str  # the folder under steps/ whose code it runs: "extract" or "combine"
+    code: str  # the folder under steps/ whose code it runs: "inventory", "extract" or "combine"
     group: str | None = None  # the patient group an extract step summarises
+
+
+INVENTORY_STEP = DagStep(
+    name="Inventory",
+    display_name="Inventory-of-groups",
+    description="List each group's objects (keys, sizes, ETags) into a manifest named by their fingerprint, "
+    "and size each group's volume: a group step re-runs exactly when its manifest changes.",
+    code="inventory",
+)
 
 
 def extract_step(group: str) -> DagStep:
@@ -62,8 +77,35 @@ COMBINE_STEP = DagStep(
 
 
 def dag_steps(groups: Sequence[str]) -> list[DagStep]:
-    """For each group an extract step; then the combine step over all of them."""
-    return [*(extract_step(group) for group in groups), COMBINE_STEP]
+    """The inventory step; for each group an extract step; then the combine step over all of them."""
+    return [INVENTORY_STEP, *(extract_step(group) for group in groups), COMBINE_STEP]
+
+
+def inventory_arguments(
+    config: PipelineConfig,
+    input_root: Any,
+    manifest_root: Any,
+    volume_size_argument: Any,
+    volume_quota_argument: Any,
+) -> list[Any]:
+    """The inventory step's container arguments; the roots and the ``--option=VALUE`` arguments may be
+    expressions."""
+    return inventory_command.arguments(
+        input_root,
+        config.groups,
+        manifest_root,
+        OUTPUT_DIR,
+        volume_size_argument,
+        volume_quota_argument,
+        kms_key_id=config.kms_key_id,
+        region=config.region,
+    )
+
+
+def inventory_path(group: str, field: str) -> str:
+    """Where a group's ``field`` (``inventory_command.MANIFEST_FIELD`` or ``VOLUME_FIELD``) is in the
+    inventory step's property file."""
+    return inventory_command.property_path(group, field)
 
 
 def extract_arguments(group: str, input_version_argument: Any) -> list[Any]:

@@ -1,5 +1,6 @@
-"""The one function that builds the pipeline: for each group an extract step; one combine step over all of
-them; caching on. ``get_pipeline`` is the entry point the SageMaker project templates expect.
+"""The one function that builds the pipeline: an inventory of the groups' objects; for each group an extract
+step reading what the inventory listed; one combine step over all of them; caching on. ``get_pipeline`` is
+the entry point the SageMaker project templates expect.
 
 The SDK is imported inside the functions, once the configured region is exported: importing it creates
 clients, which need a region (``aws_session.export_region``), so importing this module needs none.
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .aws_session import boto_session as make_boto_session
 from .aws_session import export_region
 from .config import SKLEARN_IMAGE_VERSION, PipelineConfig
-from .dag import COMBINE_STEP, extract_step
+from .dag import COMBINE_STEP, INVENTORY_STEP, extract_step
 from .errors import ConfigError
 from .step_code import StepCode, code_root, step_codes
 
@@ -37,6 +38,7 @@ def get_pipeline(
     from .processing_steps import PipelineParameters, StepContext
     from .processing_steps import combine_step as sdk_combine_step
     from .processing_steps import extract_step as sdk_extract_step
+    from .processing_steps import inventory_step as sdk_inventory_step
 
     session = PipelineSession(
         boto_session=boto_session or make_boto_session(config), default_bucket=config.bucket
@@ -44,16 +46,18 @@ def get_pipeline(
     parameters = PipelineParameters.of(config)
     context = StepContext(config, parameters, session, image_uri(config))
     codes = codes or step_codes(code_root(config))
+    # an inventory of every group's objects, which decides whether a group step runs or is reused
+    inventory = sdk_inventory_step(context, codes[INVENTORY_STEP.code], INVENTORY_STEP)
     extracts = []
     for group in config.groups:  # for each group an extract step
         step = extract_step(group)
-        extracts.append((step, sdk_extract_step(context, codes[step.code], step)))
+        extracts.append((step, sdk_extract_step(context, codes[step.code], step, inventory)))
     # one combine step over all of them
     combine = sdk_combine_step(context, codes[COMBINE_STEP.code], COMBINE_STEP, extracts)
     return Pipeline(
         name=config.pipeline_name,
         parameters=parameters.as_list(),
-        steps=[*(sdk_step for _, sdk_step in extracts), combine],
+        steps=[inventory, *(sdk_step for _, sdk_step in extracts), combine],
         sagemaker_session=session,
         pipeline_experiment_config=None,  # no Experiments trial per execution: nothing here reads them
     )

@@ -13,7 +13,7 @@ from sagemaker.core.helper.iam_role_resolver import RoleValidationError
 from sagemaker.mlops.workflow.parallelism_config import ParallelismConfiguration
 from sagemaker.mlops.workflow.pipeline import Pipeline
 
-from steps.combine.destination import sse_arguments
+from steps.contract.s3 import sse_arguments
 
 from .config import PipelineConfig
 from .errors import DeploymentError

@@ -13,16 +13,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from steps.inventory.listing import VOLUME_QUOTA_GB, VOLUME_QUOTA_NAME
+
 from .config import PipelineConfig
 from .errors import ParameterOverrideError
 
 ParameterValue = str | int | bool
 
-# The default account quota 'Size of EBS volume for a processing job instance' (1,024 GB): the largest volume
-# a new account can have. A MIMIC-III group averages ~670 GB (6.7 TB in ten groups), and File mode copies the
-# whole group onto the volume before the step starts.
-VOLUME_QUOTA_GB = 1024
-DEFAULT_GROUP_VOLUME_GB = VOLUME_QUOTA_GB
+# 0: each group step's volume is sized by the inventory step from the group's bytes (File mode copies the
+# whole group onto the volume before the step starts; a MIMIC-III group averages ~670 GB).
+DEFAULT_GROUP_VOLUME_GB = 0
 
 
 @dataclass(frozen=True)
@@ -40,14 +40,16 @@ DESCRIPTIONS = {
     "without a trailing /.",
     "GroupInstanceType": "Instance type of each group's extract step; every vCPU of it is used.",
     "GroupInstanceCount": "Instances per group step; each takes its share of the group's record sets.",
-    "GroupVolumeSizeGB": "EBS volume of each group instance in GB: the whole group folder is copied to it "
-    "(a MIMIC-III group averages ~670 GB); above 1024, raise the account's quota 'Size of EBS volume for a "
-    "processing job instance' first.",
+    "GroupVolumeSizeGB": "EBS volume of each group instance in GB; 0 (the default): each group's own, sized "
+    "by the inventory step from the group's bytes plus headroom (the whole group folder is copied to it).",
+    "VolumeQuotaGB": f"The account's quota '{VOLUME_QUOTA_NAME}' in GB ({VOLUME_QUOTA_GB} unless raised): "
+    "the inventory step stops the execution, naming the groups, if one needs more, before any group runs.",
     "CombineInstanceType": "Instance type of the combine step.",
     "StrictMode": "Fail the combine step (after it wrote everything) if any record of any group could not be "
     "summarised; changing it re-runs no group step.",
     "MaxRuntimeSeconds": "Time limit of each processing job, in seconds.",
-    "InputVersion": "Change it when data under the input root changed: it re-runs the extract steps.",
+    "InputVersion": "Change it to re-run every group step although neither its data nor its code changed "
+    "(a group step re-runs by itself when its objects' keys, sizes or ETags change).",
 }
 
 
@@ -59,6 +61,7 @@ def pipeline_parameters(config: PipelineConfig) -> list[Parameter]:
         "GroupInstanceType": ("String", "ml.m5.4xlarge"),
         "GroupInstanceCount": ("Integer", 1),
         "GroupVolumeSizeGB": ("Integer", DEFAULT_GROUP_VOLUME_GB),
+        "VolumeQuotaGB": ("Integer", VOLUME_QUOTA_GB),
         "CombineInstanceType": ("String", "ml.m5.xlarge"),
         "StrictMode": ("Boolean", False),
         "MaxRuntimeSeconds": ("Integer", 24 * 3600),

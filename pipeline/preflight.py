@@ -14,15 +14,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from steps.inventory.command import MANIFEST_FIELD, VOLUME_FIELD, group_key
+from steps.inventory.listing import VOLUME_QUOTA_NAME
+from steps.inventory.manifests import manifest_uri
+
 from .config import PipelineConfig
-from .dag import COMBINE_STEP
+from .dag import INVENTORY_PROPERTY_FILE, INVENTORY_STEP, MANIFESTS_FOLDER
 from .definition_eval import Evaluation, default_parameters, processing_properties, topological_order
 from .errors import DefinitionError
-from .parameters import VOLUME_QUOTA_GB, ParameterValue, parameter_text
+from .parameters import ParameterValue, parameter_text
 from .service_model import request_problems
 
 # Stand-ins for what only the service knows when it sends the request: an execution id has the service's
@@ -31,6 +35,7 @@ EXECUTION_ID = "a1b2c3d4e5f6"
 ACCOUNT_ID = "123456789012"
 JOB_NAME = "pipelines-" + EXECUTION_ID + "-" + "x" * (63 - len("pipelines-") - len(EXECUTION_ID) - 1)
 CLIENT_TOKEN = "0" * 36  # the SDK sends a UUID
+FINGERPRINT = "f" * 64  # a group's fingerprint (sha256, hex) in its manifest's name
 # The published pipeline definition schema (aws-sagemaker-mlops/sagemaker-model-building-pipeline-definition-
 # JSON-schema): step names and display names, and parameter names, are 1-64 of these; descriptions <= 4096.
 DEFINITION_NAME = re.compile(r"[A-Za-z0-9\-_]{1,64}")
@@ -77,14 +82,15 @@ def check_start(
     found.problems += start_request_problems(config, overrides or {}, execution_display_name)
     values = default_parameters(parsed, dict(overrides or {}))
     found.problems += root_problems(values)
+    found.problems += volume_problems(values)
     try:
-        requests = job_requests(parsed, values)
+        requests = job_requests(parsed, values, config.groups)
     except DefinitionError as exc:
         found.problems.append(f"definition: {exc}")
         return found
     for step, request in requests.items():
         found.problems += [f"step {step}: {problem}" for problem in job_request_problems(request)]
-    found.notes += quota_notes(config, parsed, values)
+    found.notes += quota_notes(config, values)
     return found
 
 
@@ -169,9 +175,37 @@ def root_problems(values: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def job_requests(definition: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+def volume_problems(values: Mapping[str, Any]) -> list[str]:
+    """A fixed volume above the quota the inventory step is told of stops every execution there."""
+    volume, quota = int(values["GroupVolumeSizeGB"]), int(values["VolumeQuotaGB"])
+    if volume > quota:
+        return [
+            f"parameter GroupVolumeSizeGB {volume} is above VolumeQuotaGB {quota}: the inventory step would "
+            f"stop every execution; raise the quota '{VOLUME_QUOTA_NAME}' and VolumeQuotaGB with it, or give "
+            "GroupVolumeSizeGB 0 to size each group's volume from its data"
+        ]
+    return []
+
+
+def inventory_stand_in(values: Mapping[str, Any], groups: Sequence[str]) -> dict[str, Any]:
+    """The inventory step's property file as an execution could find it: each group's manifest under its
+    longest name, and the largest volume the inventory step lets a group have."""
+    volume = int(values["GroupVolumeSizeGB"]) or int(values["VolumeQuotaGB"])
+    root = f"{values['OutputRoot']}/{MANIFESTS_FOLDER}"
+    return {
+        group_key(group): {MANIFEST_FIELD: manifest_uri(root, group, FINGERPRINT), VOLUME_FIELD: volume}
+        for group in groups
+    }
+
+
+def job_requests(
+    definition: Mapping[str, Any], values: Mapping[str, Any], groups: Sequence[str]
+) -> dict[str, dict[str, Any]]:
     """Each Processing step's CreateProcessingJob request as an execution sends it."""
     evaluation = Evaluation(values, EXECUTION_ID)
+    evaluation.property_files[INVENTORY_STEP.name] = {
+        INVENTORY_PROPERTY_FILE: inventory_stand_in(values, groups)
+    }
     requests = {}
     for step in topological_order(definition):
         if step.get("Type") != "Processing":
@@ -196,21 +230,15 @@ def job_request_problems(request: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def quota_notes(
-    config: PipelineConfig, definition: Mapping[str, Any], values: Mapping[str, Any]
-) -> list[str]:
+def quota_notes(config: PipelineConfig, values: Mapping[str, Any]) -> list[str]:
     """What the account's quotas must allow (they are per account and region, and not readable here)."""
-    groups = sum(1 for step in definition["Steps"] if step["Name"] != COMBINE_STEP.name)
+    groups = len(config.groups)
     at_once = min(config.max_parallel_steps, groups) * int(values["GroupInstanceCount"])
-    notes = [
+    return [
         f"quota: '{values['GroupInstanceType']} for processing job usage' must allow {at_once} instance(s) "
         f"({min(config.max_parallel_steps, groups)} steps at once x GroupInstanceCount "
-        f"{values['GroupInstanceCount']}); a step refused for it is retried for a day"
+        f"{values['GroupInstanceCount']}); a step refused for it is retried for a day",
+        f"quota: '{VOLUME_QUOTA_NAME}' must allow each group's volume: the inventory step sizes them from "
+        f"the data and stops the execution, naming the groups, if one needs more than VolumeQuotaGB "
+        f"{values['VolumeQuotaGB']} (waveform-pipeline plan shows each group's volume)",
     ]
-    volume = int(values["GroupVolumeSizeGB"])
-    if volume > VOLUME_QUOTA_GB:
-        notes.append(
-            f"quota: 'Size of EBS volume for a processing job instance' is {VOLUME_QUOTA_GB} GB by default; "
-            f"GroupVolumeSizeGB {volume} needs it raised first"
-        )
-    return notes

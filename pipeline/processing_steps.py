@@ -1,5 +1,6 @@
-"""The SDK's declaration of the pipeline's steps (``dag``): a ProcessingStep per extract step, then the
-combine step over them; and the SDK objects of the pipeline's parameters."""
+"""The SDK's declaration of the pipeline's steps (``dag``): the inventory step, a ProcessingStep per extract
+step reading its group through the manifest the inventory names, then the combine step over them; and the
+SDK objects of the pipeline's parameters."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sagemaker.core.network import NetworkConfig
 from sagemaker.core.processing import Processor
 from sagemaker.core.shapes import ProcessingInput, ProcessingOutput, ProcessingS3Input, ProcessingS3Output
 from sagemaker.core.workflow.execution_variables import ExecutionVariables
-from sagemaker.core.workflow.functions import Join
+from sagemaker.core.workflow.functions import Join, JsonGet
 from sagemaker.core.workflow.parameters import (
     Parameter,
     ParameterBoolean,
@@ -19,6 +20,7 @@ from sagemaker.core.workflow.parameters import (
     ParameterString,
 )
 from sagemaker.core.workflow.pipeline_context import PipelineSession
+from sagemaker.core.workflow.properties import PropertyFile
 from sagemaker.mlops.workflow.retry import (
     SageMakerJobExceptionTypeEnum,
     SageMakerJobStepRetryPolicy,
@@ -28,23 +30,41 @@ from sagemaker.mlops.workflow.retry import (
 from sagemaker.mlops.workflow.steps import CacheConfig, ProcessingStep
 
 from steps.extract.command import INPUT_VERSION_OPTION
+from steps.inventory.command import MANIFEST_FIELD, PROPERTY_FILE, VOLUME_FIELD
 
 from .config import PipelineConfig
 from .dag import (
     CODE_DIR,
     COMBINED_OUTPUT_NAME,
     GROUP_OUTPUT_NAME,
+    INVENTORY_OUTPUT_NAME,
+    INVENTORY_PROPERTY_FILE,
+    MANIFEST_FILE,
+    MANIFESTS_FOLDER,
     OUTPUT_DIR,
     RECORDS_DIR,
     DagStep,
     combine_arguments,
     extract_arguments,
+    inventory_arguments,
+    inventory_path,
 )
 from .parameters import pipeline_parameters
 from .step_code import StepCode
 
-CACHE = CacheConfig(enable_caching=True, expire_after="P30D")
+# A group step's cache key holds everything its outputs depend on: its code package's digest (in the code
+# input's content-addressed key), the image, its arguments, and its group's manifest, named by the fingerprint
+# of the group's keys, sizes and ETags. So an earlier run is reused whatever its age: an expiry could only
+# re-extract unchanged data (6.7 TB for MIMIC-III). The service takes an ISO 8601 duration and documents years
+# ("5y"); ten years stands for "never". The combine step's key holds the group outputs it combines.
+CACHE = CacheConfig(enable_caching=True, expire_after="P10Y")
+# The inventory step runs on every execution: it is what notices that data changed.
+NO_CACHE = CacheConfig(enable_caching=False)
 COMBINE_VOLUME_GB = 30  # the groups' outputs (features, errors, summaries) and the reports: small
+# The inventory lists S3 and writes one manifest per group (tens of MB for a group of a million objects): the
+# smallest Processing instance does it, on a volume that holds every group's manifest while it is written.
+INVENTORY_INSTANCE_TYPE = "ml.t3.medium"
+INVENTORY_VOLUME_GB = 10
 _SDK_PARAMETERS = {"String": ParameterString, "Integer": ParameterInteger, "Boolean": ParameterBoolean}
 
 
@@ -57,6 +77,7 @@ class PipelineParameters:
     group_instance_type: ParameterString
     group_instance_count: ParameterInteger
     group_volume_size_gb: ParameterInteger
+    volume_quota_gb: ParameterInteger
     combine_instance_type: ParameterString
     strict_mode: ParameterBoolean
     max_runtime_seconds: ParameterInteger
@@ -76,6 +97,7 @@ class PipelineParameters:
             group_instance_type=sdk["GroupInstanceType"],
             group_instance_count=sdk["GroupInstanceCount"],
             group_volume_size_gb=sdk["GroupVolumeSizeGB"],
+            volume_quota_gb=sdk["VolumeQuotaGB"],
             combine_instance_type=sdk["CombineInstanceType"],
             strict_mode=sdk["StrictMode"],
             max_runtime_seconds=sdk["MaxRuntimeSeconds"],
@@ -131,20 +153,58 @@ def retry_policies() -> list[StepRetryPolicy | SageMakerJobStepRetryPolicy]:
     ]
 
 
-def extract_step(context: StepContext, code: StepCode, step: DagStep) -> ProcessingStep:
-    """``Extract<group>``: the whole group folder, FullyReplicated, so a record's files land together."""
+def inventory_step(context: StepContext, code: StepCode, step: DagStep) -> ProcessingStep:
+    """``Inventory``: lists every group and names, in its property file, each group's manifest and volume."""
+    p = context.parameters
+    processor = _processor(context, code, INVENTORY_INSTANCE_TYPE, 1, INVENTORY_VOLUME_GB)
+    output = ProcessingOutput(
+        output_name=INVENTORY_OUTPUT_NAME,
+        s3_output=ProcessingS3Output(
+            s3_uri=Join(
+                on="/", values=[p.output_root, ExecutionVariables.PIPELINE_EXECUTION_ID, "inventory"]
+            ),
+            local_path=OUTPUT_DIR,
+            s3_upload_mode="EndOfJob",
+        ),
+    )
+    arguments = inventory_arguments(
+        context.config,
+        p.input_root,
+        Join(on="/", values=[p.output_root, MANIFESTS_FOLDER]),
+        Join(on="", values=["--volume-size-gb=", p.group_volume_size_gb]),
+        Join(on="", values=["--volume-quota-gb=", p.volume_quota_gb]),
+    )
+    run = processor.run(inputs=[_code_input(context, code)], outputs=[output], arguments=arguments)
+    return _processing_step(step, run, NO_CACHE, [inventory_file()])
+
+
+def inventory_file() -> PropertyFile:
+    return PropertyFile(name=INVENTORY_PROPERTY_FILE, output_name=INVENTORY_OUTPUT_NAME, path=PROPERTY_FILE)
+
+
+def extract_step(
+    context: StepContext, code: StepCode, step: DagStep, inventory: ProcessingStep
+) -> ProcessingStep:
+    """``Extract<group>``: the group's objects as the inventory listed them (its manifest), FullyReplicated,
+    so a record's files land together, on a volume the inventory sized for them."""
     p = context.parameters
     assert step.group is not None, f"{step.name} is not an extract step"
-    processor = _processor(
-        context, code, p.group_instance_type, p.group_instance_count, p.group_volume_size_gb
-    )
+
+    def listed(field: str) -> JsonGet:
+        return JsonGet(
+            step_name=inventory.name,
+            property_file=inventory_file(),
+            json_path=inventory_path(step.group or "", field),
+        )
+
+    processor = _processor(context, code, p.group_instance_type, p.group_instance_count, listed(VOLUME_FIELD))
     records = ProcessingInput(
         input_name="records",
         s3_input=ProcessingS3Input(
-            # a trailing "/": the prefix of group p0 must not also take p00's objects
-            s3_uri=Join(on="/", values=[p.input_root, step.group, ""]),
+            # names the group's fingerprint: this step's cache key changes exactly when the group's data does
+            s3_uri=listed(MANIFEST_FIELD),
             local_path=RECORDS_DIR,
-            s3_data_type="S3Prefix",
+            s3_data_type=MANIFEST_FILE,
             s3_input_mode="File",
             s3_data_distribution_type="FullyReplicated",
         ),
@@ -194,24 +254,30 @@ def combine_step(
     return _processing_step(step, run)
 
 
-def _processing_step(step: DagStep, step_args: Any) -> ProcessingStep:
+def _processing_step(
+    step: DagStep,
+    step_args: Any,
+    cache: CacheConfig = CACHE,
+    property_files: list[PropertyFile] | None = None,
+) -> ProcessingStep:
     """``step_args``: what ``Processor.run`` returns under a pipeline session (the job's request)."""
     return ProcessingStep(
         name=step.name,
         display_name=step.display_name,
         description=step.description,
         step_args=step_args,
-        cache_config=CACHE,
+        cache_config=cache,
         retry_policies=retry_policies(),
+        property_files=property_files,
     )
 
 
 def _processor(
     context: StepContext,
     code: StepCode,
-    instance_type: ParameterString,
+    instance_type: ParameterString | str,
     instance_count: ParameterInteger | int,
-    volume_size: ParameterInteger | int,
+    volume_size: ParameterInteger | JsonGet | int,
 ) -> Processor:
     config = context.config
     p = context.parameters

@@ -28,7 +28,7 @@ from .dag import CODE_DIR
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED = ("steps/__init__.py", "steps/contract")  # in every step's package
-STEPS = ("extract", "combine")
+STEPS = ("inventory", "extract", "combine")
 
 
 @dataclass(frozen=True)

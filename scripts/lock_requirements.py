@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-STEPS = ("extract", "combine")
+STEPS = ("inventory", "extract", "combine")
 IMAGE_VERSIONS = ROOT / "steps" / "image-versions.txt"
 PYPI = "https://pypi.org/simple"
 PYTHON_VERSION = "3.12"

@@ -17,6 +17,7 @@ from typing import Any
 
 from steps.contract.atomic import atomic_text
 
+from ..dag import MANIFEST_FILE
 from ..definition_eval import CacheStore, Evaluation, cache_key
 
 CACHE_FILE = ".pipeline-cache.json"
@@ -34,11 +35,15 @@ class LoadedCache:
 
 def local_cache_key(step: Mapping[str, Any], evaluation: Evaluation) -> str:
     """The service's cache key, plus a fingerprint of the files (names, sizes, modification times) of each
-    local input: changed data is never served from the cache."""
+    local folder input: changed data is never served from the cache. A manifest input needs none: its name is
+    the fingerprint of the files it names (the inventory step's)."""
     fingerprint = hashlib.sha256()
     for item in evaluation.value(step["Arguments"].get("ProcessingInputs", [])):
-        source = Path(item["S3Input"]["S3Uri"])
-        if item["S3Input"]["S3Uri"].startswith("s3://") or not source.exists():
+        s3_input = item["S3Input"]
+        source = Path(s3_input["S3Uri"])
+        if s3_input["S3Uri"].startswith("s3://") or s3_input.get("S3DataType") == MANIFEST_FILE:
+            continue
+        if not source.exists():
             continue
         for file in sorted(p for p in source.rglob("*") if p.is_file()):
             status = file.stat()

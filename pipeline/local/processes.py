@@ -3,7 +3,9 @@
 Each step runs its command (``StepCode.module``, as ``python -m`` runs it, in the checkout its code comes
 from) with the definition's container arguments as the service resolves them, less the
 cloud-only ones (``dag.local_arguments``), in a staging folder laid out like ``/opt/ml/processing``: its
-inputs linked in, its output moved to the resolved destination only once the step succeeded, and a job
+inputs linked in (a folder input as one link; a manifest input as a folder holding a link to each file the
+manifest names, as the service downloads exactly those), its output moved to the resolved destination only
+once the step succeeded, and a job
 configuration shaped like SageMaker's beside them (``job_config``). Ctrl-C ends the steps still running,
 whether the signal reached them or not.
 
@@ -16,6 +18,7 @@ environment, working folder and log, importing the step's own code afresh from i
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import shlex
@@ -26,14 +29,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from steps.contract.atomic import file_mode, folder_mode
 from steps.contract.job_config import JOB_CONFIG_VARIABLE
 
-from ..dag import CONTAINER_ROOT, DagStep, local_arguments
+from ..dag import CONTAINER_ROOT, MANIFEST_FILE, DagStep, local_arguments
 from ..definition_eval import Evaluation, StepDone, dependencies
+from ..errors import LocalRunError
 from ..parameters import parameter_text
 from ..step_code import StepCode
 from .job_config import local_job_config, write_job_config
@@ -63,21 +67,25 @@ class StepCommand:
     step: str
     module: str  # what runs, as ``python -m`` runs it
     arguments: list[str]
-    inputs: dict[str, str]  # container path -> local source
+    inputs: dict[str, str]  # container path -> local source folder
     output: tuple[str, str]  # container path -> local destination
     request: Mapping[str, Any] = field(
         default_factory=dict
     )  # the step's arguments in the definition, resolved
+    # container path -> local manifest naming the files to stage there
+    manifests: dict[str, str] = field(default_factory=dict)
 
 
 def step_command(step: Mapping[str, Any], evaluation: Evaluation, code: StepCode) -> StepCommand:
     """What the local run executes for a step of the definition, whose code is ``code``."""
     arguments = evaluation.value(step["Arguments"])
-    inputs = {
-        item["S3Input"]["LocalPath"]: item["S3Input"]["S3Uri"]
+    local = [  # not the code package (s3://), which runs from the checkout
+        item["S3Input"]
         for item in arguments.get("ProcessingInputs", [])
-        if not item["S3Input"]["S3Uri"].startswith("s3://")  # the code package: run from the checkout
-    }
+        if not item["S3Input"]["S3Uri"].startswith("s3://")
+    ]
+    inputs = {i["LocalPath"]: i["S3Uri"] for i in local if i.get("S3DataType") != MANIFEST_FILE}
+    manifests = {i["LocalPath"]: i["S3Uri"] for i in local if i.get("S3DataType") == MANIFEST_FILE}
     (output,) = arguments["ProcessingOutputConfig"]["Outputs"]
     return StepCommand(
         step=step["Name"],
@@ -86,9 +94,29 @@ def step_command(step: Mapping[str, Any], evaluation: Evaluation, code: StepCode
             [parameter_text(a) for a in arguments["AppSpecification"]["ContainerArguments"]]
         ),
         inputs=inputs,
+        manifests=manifests,
         output=(output["S3Output"]["LocalPath"], output["S3Output"]["S3Uri"]),
         request=arguments,
     )
+
+
+def stage_manifest(manifest: Path, folder: Path) -> None:
+    """Make ``folder`` hold a link to each file the manifest names (``[{"prefix": P}, key, ...]``), at the
+    key's path, as the service downloads each ``P + key`` to ``<local path>/<key>``."""
+    try:
+        entries = json.loads(manifest.read_text(encoding="utf-8"))
+        prefix = entries[0]["prefix"]
+        keys = entries[1:]
+    except (OSError, ValueError, LookupError, TypeError) as exc:
+        raise LocalRunError(f"manifest {manifest} cannot be read as a manifest: {exc}") from None
+    folder.mkdir(parents=True, exist_ok=True)
+    for key in keys:
+        parts = PurePosixPath(str(key)).parts
+        if not parts or parts[0] == "/" or ".." in parts:
+            raise LocalRunError(f"manifest {manifest}: {key!r} is not a path inside its prefix")
+        link = folder.joinpath(*parts)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(f"{prefix}{key}")
 
 
 def with_umask_modes(folder: Path) -> None:
@@ -165,6 +193,8 @@ class StepProcesses:
             link = self._local(container_path, staging)
             link.parent.mkdir(parents=True, exist_ok=True)
             link.symlink_to(source, target_is_directory=True)
+        for container_path, manifest in command.manifests.items():
+            stage_manifest(Path(manifest), self._local(container_path, staging))
         output = self._local(command.output[0], staging)
         output.mkdir(parents=True)
         log = self.execution_dir / "logs" / f"{command.step}.log"
@@ -188,6 +218,10 @@ class StepProcesses:
         # folder's paths stand for: the folder is removed once the step ends.
         typed = shlex.join(["python", "-m", command.module, *arguments])
         links = [f"# {self._local(path, staging)} is {source}\n" for path, source in command.inputs.items()]
+        links += [
+            f"# {self._local(path, staging)} holds the files {manifest} names\n"
+            for path, manifest in command.manifests.items()
+        ]
         opening = "".join(links) + f"$ cd {shlex.quote(str(self.code_root))} && {typed}\n"
         _append(log, opening, new=True)
         exit_code = self.run_process(command, arguments, log, environment)

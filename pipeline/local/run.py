@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import secrets
 import shutil
@@ -269,6 +270,7 @@ def _run(
             processes.run_batch,
             key_of=local_cache_key,
             on_outcome=remember,
+            read_property_file=read_local_property_file,
         )
     except ExecutionFailed as failure:
         raise LocalRunError(processes.failure_summary(failure.failed)) from failure
@@ -279,6 +281,19 @@ def _run(
     run = LocalRun(execution_id, outcomes, steps)
     point_latest(output_dir, run)
     return run
+
+
+def read_local_property_file(
+    step: Mapping[str, Any], declaration: Mapping[str, Any], properties: Mapping[str, Any]
+) -> Any:
+    """A step's property file, from the local folder its output went to."""
+    outputs = properties["ProcessingOutputConfig"]["Outputs"]
+    folder = next(o["S3Output"]["S3Uri"] for o in outputs if o["OutputName"] == declaration["OutputName"])
+    path = Path(folder) / declaration["FilePath"]
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise LocalRunError(f"step {step['Name']}: property file {path} cannot be read: {exc}") from None
 
 
 def point_latest(output_dir: Path, run: LocalRun) -> None:

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from steps.contract.arguments import add_strict_option
+from steps.contract.s3 import aws_region
 
-from .destination import FROM_JOB_OUTPUT, aws_region, dataset_destination
+from .destination import FROM_JOB_OUTPUT, dataset_destination
 from .errors import CombineError, one_line
 from .output_names import DATASET_FOLDER, REPORT_FILES
 
@@ -152,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
             local = ("--dataset-dir" if args.dataset_dir else "the dataset folder", destination)
         check_local_folders(inputs, args.output_dir, REPORT_FILES, local)  # before anything is read
         if args.group_output:
-            folders = group_folders_of(args.group_output, args.input_dir, aws_region(args))
+            folders = group_folders_of(args.group_output, args.input_dir, aws_region(args.region))
         else:
             folders = group_folders(args.input_dir, groups)
         run = run_metadata(read_job_config())

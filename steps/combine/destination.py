@@ -12,23 +12,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from steps.contract.job_config import job_config_path
+from steps.contract.s3 import aws_region, sse_arguments
 
 from .output_names import DATASET_FOLDER, dataset_beside
 
 FROM_JOB_OUTPUT = "from-job-output"
-
-
-def sse_arguments(kms_key_id: str) -> dict[str, str]:
-    """How every object this project writes to S3 is encrypted (the dataset here, the step code packages by
-    the deployer): SSE-KMS under the key when one is given, else SSE-S3."""
-    if kms_key_id:
-        return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id}
-    return {"ServerSideEncryption": "AES256"}
 
 
 @dataclass(frozen=True)
@@ -70,20 +62,7 @@ def dataset_destination(args: argparse.Namespace, job_config: Path | None = None
         raise ValueError(f"--dataset-s3-uri must be s3://bucket/prefix or {FROM_JOB_OUTPUT}, not {uri!r}")
     if bool(args.glue_database) != bool(args.glue_table):
         raise ValueError("give both --glue-database and --glue-table, or neither")
-    return S3Dataset(uri, args.kms_key_id, args.glue_database, args.glue_table, aws_region(args))
-
-
-def aws_region(args: argparse.Namespace) -> str:
-    """``--region``, else ``AWS_REGION``, else ``AWS_DEFAULT_REGION`` (the first set wins): users set the
-    first, botocore reads only the last, so the region is passed to boto3 explicitly."""
-    for region in (
-        getattr(args, "region", ""),
-        os.environ.get("AWS_REGION"),
-        os.environ.get("AWS_DEFAULT_REGION"),
-    ):
-        if region:
-            return str(region)
-    return ""
+    return S3Dataset(uri, args.kms_key_id, args.glue_database, args.glue_table, aws_region(args.region))
 
 
 def job_output_s3_uri(local_path: Path, config: Path | None = None) -> str:

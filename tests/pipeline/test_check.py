@@ -30,7 +30,7 @@ def test_check_passes_on_the_default_deployment_and_names_the_quotas_it_needs(de
     assert code == 0 and err == "", err
     lines = out.splitlines()
     assert (
-        lines[-1] == "ok: the requests of the pipeline, its 4 steps and its schedule fit the service's rules"
+        lines[-1] == "ok: the requests of the pipeline, its 5 steps and its schedule fit the service's rules"
     )
     assert "quota: 'ml.m5.4xlarge for processing job usage' must allow 3 instance(s)" in out
 
@@ -81,8 +81,14 @@ def test_overrides_are_checked_as_the_jobs_they_make(aws: MotoAws) -> None:
     assert any("VolumeSizeInGB" in problem and "16384" in problem for problem in found.problems)
     assert any("MaxRuntimeInSeconds" in problem for problem in found.problems)
     big = check_start(CONFIG, definition, {"GroupVolumeSizeGB": 2000})
-    assert big.problems == []
-    assert any("'Size of EBS volume for a processing job instance'" in note for note in big.notes)
+    assert big.problems == [
+        "parameter GroupVolumeSizeGB 2000 is above VolumeQuotaGB 1024: the inventory step would stop "
+        "every execution; raise the quota 'Size of EBS volume for a processing job instance' and "
+        "VolumeQuotaGB with it, or give GroupVolumeSizeGB 0 to size each group's volume from its data"
+    ]
+    raised = check_start(CONFIG, definition, {"GroupVolumeSizeGB": 2000, "VolumeQuotaGB": 4000})
+    assert raised.problems == []
+    assert any("'Size of EBS volume for a processing job instance'" in note for note in raised.notes)
 
 
 def test_roots_with_a_trailing_slash_or_an_empty_folder_are_refused(aws: MotoAws) -> None:

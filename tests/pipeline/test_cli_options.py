@@ -134,9 +134,14 @@ def test_every_list_option_reads_commas_and_spaces_alike(deployable: Cli, separa
     )
     assert code == 0, err
     definition = json.loads(out)
-    assert [step["Name"] for step in definition["Steps"]] == ["Extract30", "Extract31", "Combine"]
+    assert [step["Name"] for step in definition["Steps"]] == [
+        "Inventory",
+        "Extract30",
+        "Extract31",
+        "Combine",
+    ]
     expected = {"Subnets": ["subnet-1", "subnet-2"], "SecurityGroupIds": ["sg-1", "sg-2"]}
-    assert vpc_configs(definition) == [expected] * 3
+    assert vpc_configs(definition) == [expected] * 4
 
 
 def test_tags_are_split_at_commas_only_since_a_tag_may_hold_spaces(deployable: Cli) -> None:

@@ -20,7 +20,7 @@ from pipeline.definition_json import step_edges
 from pipeline.errors import LocalRunError
 from pipeline.local.definition import local_definition
 from pipeline.local.processes import StepCommand, StepProcesses, step_command
-from pipeline.local.run import run_locally
+from pipeline.local.run import read_local_property_file, run_locally
 from pipeline.step_code import step_codes
 from scripts.sample_data.mimic_sample import generate
 from tests.paths import ROOT
@@ -57,7 +57,7 @@ def test_run_local_then_rerun_reuses_the_cache(
     output = tmp_path / "out"
     code, out, err = run_cli("--input-dir", str(sample), "--output-dir", str(output), capsys=capsys)
     assert code == 0, err
-    assert "4 step(s) ran, 0 reused from the cache" in out
+    assert "5 step(s) ran, 0 reused from the cache" in out
     lines = dict(line.split(": ", 1) for line in out.splitlines() if line.startswith(("dataset", "report")))
     dataset, report = Path(lines["dataset"].strip()), Path(lines["report"].strip())
     first_execution = dataset.parents[1].name
@@ -84,20 +84,22 @@ def test_run_local_then_rerun_reuses_the_cache(
     assert key_values(report.read_text(), "run")["job name"] == f"{first_execution}-Combine"
     for group, summary in summaries.items():
         assert summary["job"]["name"] == f"{first_execution}-Extract{group}"
-        assert summary["job"]["inputs"]["records"] == f"{sample.resolve()}/{group}/"
+        (manifest,) = (output / "manifests" / group).iterdir()  # what the inventory listed of the group
+        assert summary["job"]["inputs"]["records"] == str(manifest)
+        assert json.loads(manifest.read_text())[0] == {"prefix": f"{sample.resolve()}/{group}/"}
         assert summary["job"]["code_digest"] == codes["extract"].digest
     assert [row["extract job"] for row in table_dicts(report.read_text(), "group-sources")] == [
         f"{first_execution}-Extract{group}" for group in GROUPS
     ]
 
     code, out, _ = run_cli("--input-dir", str(sample), "--output-dir", str(output), capsys=capsys)
-    assert code == 0 and "0 step(s) ran, 4 reused from the cache" in out
+    assert code == 0 and "1 step(s) ran, 4 reused from the cache" in out
     assert f"(from {first_execution})" in out and str(dataset) in out
 
     code, out, _ = run_cli(
         "--input-dir", str(sample), "--output-dir", str(output), "--no-cache", capsys=capsys
     )
-    assert code == 0 and "4 step(s) ran, 0 reused" in out
+    assert code == 0 and "5 step(s) ran, 0 reused" in out
     execution = next(
         line.split()[1].rstrip(":") for line in out.splitlines() if line.startswith("execution ")
     )
@@ -131,12 +133,13 @@ def test_the_run_ends_with_its_failures_and_where_everything_is(
     ]
     assert (output / "latest" / "report.html").is_file() and (output / "latest" / "dataset").is_dir()
     assert sorted(p.name for p in (run_folder / "logs").iterdir()) == [
-        f"{s}.log" for s in ("Combine", "Extract30", "Extract31", "Extract39")
+        f"{s}.log" for s in ("Combine", "Extract30", "Extract31", "Extract39", "Inventory")
     ]
     # each log says what its staging folder's paths were, and where the output went: that folder is gone
     log = (run_folder / "logs" / "Extract39.log").read_text().splitlines()
     staging = run_folder / ".staging" / "Extract39"
-    assert log[0] == f"# {staging / 'input' / 'records'} is {sample / '39'}/"
+    (manifest,) = (output / "manifests" / "39").iterdir()
+    assert log[0] == f"# {staging / 'input' / 'records'} holds the files {manifest} names"
     assert (
         log[1].startswith("$ cd ")
         and log[-1] == f"# {staging / 'output'} moved to {run_folder / 'groups' / '39'}"
@@ -146,8 +149,12 @@ def test_the_run_ends_with_its_failures_and_where_everything_is(
     code, out, err = run_cli("--input-dir", str(sample), "--output-dir", str(output), capsys=capsys)
     assert code == 0, err
     again = out.splitlines()
-    assert again[0].endswith("0 step(s) ran, 4 reused from the cache")
-    assert again[2:] == lines[1:]  # the same outputs, failures, logs, and latest: those of the run reused
+    assert again[0].endswith("1 step(s) ran, 4 reused from the cache")
+    rerun = again[0].split(":")[0].removeprefix("execution ")
+    # the same outputs, failures and latest: those of the run reused; the logs of the run reused and this
+    # run's inventory
+    assert again[2:6] == lines[1:5] and again[7:] == lines[6:]
+    assert again[6] == f"{lines[5]}, {output / rerun / 'logs'}"
 
 
 def test_changed_input_files_rerun_their_group_and_the_combine_step(
@@ -157,7 +164,7 @@ def test_changed_input_files_rerun_their_group_and_the_combine_step(
     assert run_cli("--input-dir", str(data), "--output-dir", str(output), capsys=capsys)[0] == 0
     shutil.rmtree(data / "31" / "3100000")
     code, out, _ = run_cli("--input-dir", str(data), "--output-dir", str(output), capsys=capsys)
-    assert code == 0 and "2 step(s) ran, 2 reused" in out and "reused: Extract30, Extract39 " in out
+    assert code == 0 and "3 step(s) ran, 2 reused" in out and "reused: Extract30, Extract39 " in out
 
 
 def test_a_failed_run_resumes_where_it_stopped(
@@ -178,12 +185,12 @@ def test_a_failed_run_resumes_where_it_stopped(
         "--input-dir", str(data), "--output-dir", str(output), "--param", "StrictMode=true", capsys=capsys
     )
     assert code == 0, err
-    assert "2 step(s) ran, 2 reused from the cache" in out and "reused: Extract30, Extract31 " in out
+    assert "3 step(s) ran, 2 reused from the cache" in out and "reused: Extract30, Extract31 " in out
 
 
 def test_real_mimic_records_end_to_end(real_data: Path, tmp_path: Path) -> None:
     result = run_locally(real_data, tmp_path / "out", jobs=2, progress=False)
-    assert [o.name for o in result.outcomes] == ["Extract30", "Extract32", "Combine"]
+    assert [o.name for o in result.outcomes] == ["Inventory", "Extract30", "Extract32", "Combine"]
     rows = pd.read_parquet(result.output_of("Combine") / "dataset")
     assert len(rows) == 2 + 45
     for header in [
@@ -216,20 +223,32 @@ def test_the_local_run_executes_the_deployed_definitions_steps_and_arguments(
     roots = {"InputRoot": str(real_data.resolve()), "OutputRoot": str(output.resolve())}
     properties = {outcome.name: outcome.properties for outcome in result.outcomes}
     evaluation = Evaluation(default_parameters(definition, roots), result.execution_id, properties)
+    inventory = by_name["Inventory"]
+    (declaration,) = inventory["PropertyFiles"]
+    listed = read_local_property_file(inventory, declaration, properties["Inventory"])
+    evaluation.property_files["Inventory"] = {declaration["PropertyFileName"]: listed}
     codes = step_codes()
     commands = {
         name: step_command(step, evaluation, codes[result.steps[name].code]) for name, step in by_name.items()
     }
-    assert set(commands) == set(by_name) == {"Extract30", "Extract32", "Combine"}
-    # Edges: the combine step read exactly the folders the group steps wrote (given as its arguments).
+    assert set(commands) == set(by_name) == {"Inventory", "Extract30", "Extract32", "Combine"}
+    # Edges: each group step read the manifest the inventory listed for it; the combine step read exactly the
+    # folders the group steps wrote (given as its arguments).
     outputs = {command.output[1]: name for name, command in commands.items()}
+    manifests = {entry["manifest"]: "Inventory" for entry in listed.values() if isinstance(entry, dict)}
     local_edges = sorted(
-        (outputs[source], name)
+        ({**outputs, **manifests}[source], name)
         for name, c in commands.items()
-        for source in [*c.inputs.values(), *c.arguments]
-        if source in outputs
+        for source in [*c.inputs.values(), *c.manifests.values(), *c.arguments]
+        if source in outputs or source in manifests
     )
-    assert local_edges == step_edges(definition) == [("Extract30", "Combine"), ("Extract32", "Combine")]
+    assert local_edges == step_edges(definition)
+    assert local_edges == [
+        ("Extract30", "Combine"),
+        ("Extract32", "Combine"),
+        ("Inventory", "Extract30"),
+        ("Inventory", "Extract32"),
+    ]
     assert {name: dependencies(step) for name, step in by_name.items()}["Combine"] == {
         "Extract30",
         "Extract32",

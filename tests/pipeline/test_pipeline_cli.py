@@ -26,7 +26,13 @@ def test_definition_and_graph_need_no_deployment(deployable: Cli, tmp_path: Path
     code, out, _ = deployable("definition", "--file", str(tmp_path / "definition.json"))
     assert code == 0 and "definition written to" in out
     definition = json.loads((tmp_path / "definition.json").read_text())
-    assert [s["Name"] for s in definition["Steps"]] == ["Extract30", "Extract31", "Extract32", "Combine"]
+    assert [s["Name"] for s in definition["Steps"]] == [
+        "Inventory",
+        "Extract30",
+        "Extract31",
+        "Extract32",
+        "Combine",
+    ]
     code, out, _ = deployable("definition")
     assert json.loads(out) == definition
     code, out, _ = deployable("graph")
@@ -36,16 +42,16 @@ def test_definition_and_graph_need_no_deployment(deployable: Cli, tmp_path: Path
 def test_upsert_start_status_and_executions(deployable: Cli, aws: MotoAws) -> None:
     code, out, _ = deployable("diff")
     assert code == 0 and out.startswith(
-        "create: the pipeline is not deployed; upsert creates it with 4 steps"
+        "create: the pipeline is not deployed; upsert creates it with 5 steps"
     )
 
     code, out, err = deployable("upsert", "--max-parallel-steps", "3", "--tag", "team=icu")
     assert code == 0, err
     assert (
-        out.count("uploaded s3://") == 2 and f"upserted arn:aws:sagemaker:us-east-1:{aws.account_id}" in out
+        out.count("uploaded s3://") == 3 and f"upserted arn:aws:sagemaker:us-east-1:{aws.account_id}" in out
     )
     s3 = aws.client("s3")
-    for line in out.splitlines()[:2]:
+    for line in out.splitlines()[:3]:
         bucket, key = line.removeprefix("uploaded s3://").split("/", 1)
         assert s3.head_object(Bucket=bucket, Key=key)["ServerSideEncryption"] == "AES256"
     described = aws.client("sagemaker").describe_pipeline(PipelineName=PIPELINE)
@@ -178,7 +184,7 @@ def test_code_packages_are_encrypted_under_the_configured_kms_key(
     uploaded = [
         line.removeprefix("uploaded s3://") for line in out.splitlines() if line.startswith("uploaded")
     ]
-    assert len(uploaded) == 2
+    assert len(uploaded) == 3  # the three steps' code packages
     s3 = aws.client("s3")
     for location in uploaded:
         bucket, key_name = location.split("/", 1)
@@ -197,9 +203,9 @@ def test_code_uploaded_before_a_key_was_configured_is_uploaded_again_under_it(
     deployable: Cli, aws: MotoAws
 ) -> None:
     code, out, _ = deployable("upsert")
-    assert code == 0 and out.count("uploaded s3://") == 2  # SSE-S3
+    assert code == 0 and out.count("uploaded s3://") == 3  # SSE-S3
     key = aws.kms_key_arn(aws.create_kms_key("waveform code"))
     code, out, _ = deployable("upsert", "--kms-key-id", key)
-    assert code == 0 and out.count("uploaded s3://") == 2  # same bytes, now under the key
+    assert code == 0 and out.count("uploaded s3://") == 3  # same bytes, now under the key
     code, out, _ = deployable("upsert", "--kms-key-id", key)
     assert code == 0 and "uploaded" not in out

@@ -25,6 +25,7 @@ from pipeline.definition_eval import (
 from pipeline.definition_json import mermaid, step_edges
 from pipeline.step_code import PROJECT_ROOT, step_code, step_codes
 from tests.aws import MotoAws
+from tests.pipeline.inventory_stand_in import inventory_reader
 
 ROLE = "arn:aws:iam::123456789012:role/waveform-exec"
 CONFIG = PipelineConfig(role_arn=ROLE, region="us-east-1", bucket="waveform-bucket")
@@ -40,31 +41,47 @@ def steps_by_name(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {step["Name"]: step for step in definition["Steps"]}
 
 
-def test_one_extract_step_per_group_and_one_combine(aws: MotoAws) -> None:
+GROUPS = CONFIG.groups
+
+
+def test_an_inventory_then_one_extract_step_per_group_and_one_combine(aws: MotoAws) -> None:
     steps = steps_by_name(build(aws))
-    assert list(steps) == [f"Extract{g}" for g in range(30, 40)] + ["Combine"]
+    assert list(steps) == ["Inventory"] + [f"Extract{g}" for g in range(30, 40)] + ["Combine"]
     matched = steps_by_name(build(aws, replace(CONFIG, groups=GROUP_PRESETS["matched"])))
-    assert list(matched) == [f"Extractp{g:02d}" for g in range(10)] + ["Combine"]
+    assert list(matched) == ["Inventory"] + [f"Extractp{g:02d}" for g in range(10)] + ["Combine"]
+    assert steps["Inventory"]["CacheConfig"] == {"Enabled": False}  # it notices changed data: every run
     for name, step in steps.items():
         assert step["Type"] == "Processing"
         assert step["DisplayName"] and step["Description"]
-        assert step["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P30D"}
+        if name != "Inventory":  # reused whatever their age: their keys hold their data and code
+            assert step["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P10Y"}
         kinds = {kind for policy in step["RetryPolicies"] for kind in policy["ExceptionType"]}
         assert {"Step.THROTTLING", "SageMaker.CAPACITY_ERROR", "SageMaker.JOB_INTERNAL_ERROR"} <= kinds, name
 
 
-def test_group_steps_are_independent_and_read_their_folder_fully_replicated(aws: MotoAws) -> None:
+def test_group_steps_are_independent_and_read_their_inventoried_objects_fully_replicated(
+    aws: MotoAws,
+) -> None:
     definition = build(aws)
     edges = step_edges(definition)
-    assert edges == sorted((f"Extract{g}", "Combine") for g in range(30, 40))  # no edge between group steps
+    assert edges == sorted(  # no edge between group steps
+        [("Inventory", f"Extract{g}") for g in range(30, 40)]
+        + [(f"Extract{g}", "Combine") for g in range(30, 40)]
+    )
+    inventory = {"Get": "Steps.Inventory.PropertyFiles.Inventory"}
     for group in range(30, 40):
         step = steps_by_name(definition)[f"Extract{group}"]
         assert "DependsOn" not in step
         inputs = {i["InputName"]: i["S3Input"] for i in step["Arguments"]["ProcessingInputs"]}
         records = inputs["records"]
         assert records["S3DataDistributionType"] == "FullyReplicated"
-        assert records["S3Uri"] == {  # ends in "/": group p0's prefix must not take p00's objects
-            "Std:Join": {"On": "/", "Values": [{"Get": "Parameters.InputRoot"}, str(group), ""]}
+        assert records["S3DataType"] == "ManifestFile"
+        assert records["S3Uri"] == {
+            "Std:JsonGet": {"PropertyFile": inventory, "Path": f"group_{group}.manifest"}
+        }
+        cluster = step["Arguments"]["ProcessingResources"]["ClusterConfig"]
+        assert cluster["VolumeSizeInGB"] == {
+            "Std:JsonGet": {"PropertyFile": inventory, "Path": f"group_{group}.volume_gb"}
         }
         output = step["Arguments"]["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
         assert output == {
@@ -100,7 +117,7 @@ def test_parameters_have_defaults_and_descriptions(aws: MotoAws) -> None:
     parameters = {p["Name"]: p for p in definition["Parameters"]}
     assert set(parameters) == {
         "InputRoot", "OutputRoot", "GroupInstanceType", "GroupInstanceCount", "GroupVolumeSizeGB",
-        "CombineInstanceType", "StrictMode", "MaxRuntimeSeconds", "InputVersion",
+        "CombineInstanceType", "StrictMode", "MaxRuntimeSeconds", "InputVersion", "VolumeQuotaGB",
     }  # fmt: skip
     assert all("DefaultValue" in p for p in parameters.values())
     assert parameters["GroupInstanceCount"] == {
@@ -190,7 +207,13 @@ def run_execution(
     cache: CacheStore,
     overrides: dict[str, Any] | None = None,
 ) -> dict[str, StepOutcome]:
-    outcomes = execute(definition, execution_id, default_parameters(definition, overrides), cache)
+    outcomes = execute(
+        definition,
+        execution_id,
+        default_parameters(definition, overrides),
+        cache,
+        read_property_file=inventory_reader(GROUPS),
+    )
     return {outcome.name: outcome for outcome in outcomes}
 
 
@@ -203,7 +226,7 @@ def test_combine_cache_key_changes_if_and_only_if_a_group_step_ran_anew(aws: Mot
     # Nothing changed: every group step is reused, their output properties point at exec-a's results,
     # so the combine step's key is exec-a's and reusing its result is right.
     second = run_execution(definition, "exec-b", cache)
-    assert all(outcome.cache_hit for outcome in second.values())
+    assert all(outcome.cache_hit for name, outcome in second.items() if name != "Inventory")
     assert second["Combine"].cache_key == first["Combine"].cache_key
     assert second["Combine"].source_execution == "exec-a"
 
@@ -212,7 +235,7 @@ def test_combine_cache_key_changes_if_and_only_if_a_group_step_ran_anew(aws: Mot
     del cache["Extract33"]
     third = run_execution(definition, "exec-c", cache)
     ran = {name for name, outcome in third.items() if not outcome.cache_hit}
-    assert ran == {"Extract33", "Combine"}
+    assert ran == {"Inventory", "Extract33", "Combine"}
     assert third["Combine"].cache_key != first["Combine"].cache_key
     assert (
         "exec-c/groups/33" in third["Combine"].cache_key and "exec-a/groups/30" in third["Combine"].cache_key
@@ -220,11 +243,15 @@ def test_combine_cache_key_changes_if_and_only_if_a_group_step_ran_anew(aws: Mot
 
     # Strictness is decided downstream: turning it on re-runs the combine step only.
     fourth = run_execution(definition, "exec-d", cache, {"StrictMode": True})
-    assert {name for name, outcome in fourth.items() if not outcome.cache_hit} == {"Combine"}
+    assert {name for name, outcome in fourth.items() if not outcome.cache_hit} == {"Inventory", "Combine"}
 
     # A parameter that changes the group steps' arguments re-runs all of them, and so the combine step.
     fifth = run_execution(definition, "exec-e", cache, {"InputVersion": "2"})
     assert not any(outcome.cache_hit for outcome in fifth.values())
+
+    # Every run of the inventory ran anew: it is what notices changed data.
+    runs = (first, second, third, fourth, fifth)
+    assert not any(run["Inventory"].cache_hit for run in runs)
 
 
 def test_outcomes_are_reported_in_definition_order_whatever_order_steps_finish(aws: MotoAws) -> None:
@@ -238,7 +265,14 @@ def test_outcomes_are_reported_in_definition_order_whatever_order_steps_finish(a
         return set()
 
     parameters = default_parameters(definition)
-    outcomes = execute(definition, "exec-a", parameters, {}, run_batch=finish_backwards)
+    outcomes = execute(
+        definition,
+        "exec-a",
+        parameters,
+        {},
+        run_batch=finish_backwards,
+        read_property_file=inventory_reader(GROUPS),
+    )
     assert [outcome.name for outcome in outcomes] == [step["Name"] for step in definition["Steps"]]
 
 
@@ -306,16 +340,24 @@ def test_graph_is_mermaid_with_every_edge(aws: MotoAws) -> None:
     definition = build(aws, replace(CONFIG, groups=("30", "31")))
     assert mermaid(definition) == (
         "flowchart LR\n"
+        '    Inventory["Inventory-of-groups"]\n'
         '    Extract30["Extract-group-30"]\n'
         '    Extract31["Extract-group-31"]\n'
         '    Combine["Combine-groups"]\n'
         "    Extract30 --> Combine\n"
         "    Extract31 --> Combine\n"
+        "    Inventory --> Extract30\n"
+        "    Inventory --> Extract31\n"
     )
-    assert [s["Name"] for s in topological_order(definition)] == ["Extract30", "Extract31", "Combine"]
+    assert [s["Name"] for s in topological_order(definition)] == [
+        "Inventory",
+        "Extract30",
+        "Extract31",
+        "Combine",
+    ]
 
 
 @pytest.mark.parametrize("groups", [("30",), GROUP_PRESETS["matched"]])
 def test_any_group_list_builds(aws: MotoAws, groups: tuple[str, ...]) -> None:
     definition = build(aws, replace(CONFIG, groups=groups))
-    assert len(definition["Steps"]) == len(groups) + 1
+    assert len(definition["Steps"]) == len(groups) + 2

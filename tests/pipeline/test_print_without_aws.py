@@ -63,7 +63,7 @@ def test_graph_and_definition_print_with_placeholders_and_no_aws_at_all(
     )
     definition = (tmp_path / "definition.json").read_text()
     assert PLACEHOLDERS["role_arn"] in definition and f"s3://{PLACEHOLDERS['bucket']}/" in definition
-    assert len(json.loads(definition)["Steps"]) == 11
+    assert len(json.loads(definition)["Steps"]) == 12
 
 
 def test_the_values_given_are_used_and_only_the_others_are_placeholders(

@@ -1,6 +1,6 @@
 """Each step's requirements.txt is a complete lock for the container (``make lock``): every line one package
-pinned ``==`` with its wheels' sha256, what the step's code imports among them, the two steps' lists alike
-where they share a package (one venv and one image install both), the SageMaker image's versions kept; and
+pinned ``==`` with its wheels' sha256, what the step's code imports among them, the steps' lists alike
+where they share a package (one venv and one image install them all), the SageMaker image's versions kept; and
 every place that installs them does so in hash-checking mode."""
 
 from __future__ import annotations
@@ -97,13 +97,14 @@ def test_the_container_installs_the_lock_in_hash_checking_mode(step: str) -> Non
     assert "pip" not in code.entrypoint(install_requirements=False)[2]
 
 
-def test_the_custom_image_and_the_container_tests_install_both_locks_in_hash_checking_mode() -> None:
+def test_the_custom_image_and_the_container_tests_install_every_lock_in_hash_checking_mode() -> None:
     dockerfile = (ROOT / "steps" / "Dockerfile").read_text()
     for step in STEPS:
         assert f"COPY steps/{step}/requirements.txt /tmp/requirements/{step}.txt" in dockerfile
     assert "pip install --require-hashes --only-binary=:all:" in dockerfile
     # the Makefile's recipes with their continued lines joined and runs of white space made one space
     makefile = " ".join((ROOT / "Makefile").read_text().replace("\\\n", " ").split())
-    assert "STEP_REQUIREMENTS := steps/extract/requirements.txt steps/combine/requirements.txt" in makefile
+    listed = " ".join(f"steps/{step}/requirements.txt" for step in STEPS)
+    assert f"STEP_REQUIREMENTS := {listed}" in makefile
     install = "pip install --quiet --require-hashes --only-binary=:all: $(addprefix -r ,$(STEP_REQUIREMENTS))"
     assert install in makefile
