@@ -56,7 +56,7 @@ def pipeline_parameters(config: PipelineConfig) -> list[Parameter]:
     defaults: dict[str, tuple[str, ParameterValue]] = {
         "InputRoot": ("String", config.input_root),
         "OutputRoot": ("String", config.output_root),
-        "GroupInstanceType": ("String", "ml.m5.4xlarge"),
+        "GroupInstanceType": ("String", "ml.c5.xlarge"),
         "GroupInstanceCount": ("Integer", 1),
         "GroupVolumeSizeGB": ("Integer", DEFAULT_GROUP_VOLUME_GB),
         "CombineInstanceType": ("String", "ml.m5.xlarge"),
