@@ -109,6 +109,23 @@ HOURS_PER_MONTH = Figure(
     "the month a GB-month price is divided into, as AWS's monthly estimates count it (365 x 24 / 12); "
     "SageMaker bills instances and storage per second, so a step costs its seconds' share",
 )
+S3_GET_DOLLARS = Figure(
+    0.0004 / 1000,
+    "USD per request",
+    ESTIMATE,
+    "S3 Standard's price of GET requests in us-east-1, $0.0004 per 1,000; the S3 pricing page renders its "
+    "prices by script, so no stored copy of it holds them; the figure is the one widely quoted. File mode "
+    "downloads each object with at least one GET, on every instance of the step (large objects may take "
+    "several ranged GETs: not counted)",
+)
+S3_LIST_DOLLARS = Figure(
+    0.005 / 1000,
+    "USD per request",
+    ESTIMATE,
+    "S3 Standard's price of LIST requests in us-east-1, $0.005 per 1,000 (as S3_GET_DOLLARS): what plan's "
+    "own listing costs, a request a page of up to 1,000 keys",
+)
+
 FIGURES: dict[str, Figure] = {
     "file_mode_bytes_per_second": FILE_MODE_BYTES_PER_SECOND,
     "gp2_max_bytes_per_second": GP2_MAX_BYTES_PER_SECOND,
@@ -118,4 +135,6 @@ FIGURES: dict[str, Figure] = {
     "startup_seconds": STARTUP_SECONDS,
     "volume_usd_per_gb_month": VOLUME_DOLLARS_PER_GB_MONTH,
     "hours_per_month": HOURS_PER_MONTH,
+    "s3_get_usd_per_request": S3_GET_DOLLARS,
+    "s3_list_usd_per_request": S3_LIST_DOLLARS,
 }

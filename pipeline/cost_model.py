@@ -11,7 +11,8 @@ A group step in File mode, on each of its instances:
    lasts as long as the slower of the two.
 
 Cost: the instances' price for that time, plus each instance's volume at its GB-month price, both pro rata
-to the second. Every figure and its source: ``cost_figures`` and ``instance_types``; docs/cost-model.md.
+to the second, plus a GET request per object per instance. Every figure and its source: ``cost_figures`` and
+``instance_types``; docs/cost-model.md.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .cost_figures import (
     GP2_SMALL_BYTES_PER_SECOND,
     GP2_SMALL_VOLUME_GB,
     HOURS_PER_MONTH,
+    S3_GET_DOLLARS,
     STARTUP_SECONDS,
     VOLUME_DOLLARS_PER_GB_MONTH,
 )
@@ -44,6 +46,7 @@ class GroupEstimate:
 
     instance: InstanceType
     instances: int
+    objects: int  # the group's, each copied by every instance
     volume_gb: int
     startup_seconds: float
     download_seconds: float
@@ -69,8 +72,12 @@ class GroupEstimate:
         return self.instances * self.volume_gb * VOLUME_DOLLARS_PER_GB_MONTH.value * months
 
     @property
+    def request_dollars(self) -> float:
+        return self.instances * self.objects * S3_GET_DOLLARS.value
+
+    @property
     def dollars(self) -> float:
-        return self.instance_dollars + self.volume_dollars
+        return self.instance_dollars + self.volume_dollars + self.request_dollars
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -85,6 +92,7 @@ class GroupEstimate:
             "cost_usd": {
                 "instances": round(self.instance_dollars, 4),
                 "volumes": round(self.volume_dollars, 4),
+                "requests": round(self.request_dollars, 4),
                 "total": round(self.dollars, 4),
             },
         }
@@ -127,6 +135,7 @@ def estimate_group(
     return GroupEstimate(
         instance=instance,
         instances=instances,
+        objects=objects,
         volume_gb=volume_gb,
         startup_seconds=STARTUP_SECONDS.value,
         download_seconds=group_bytes / download_bytes_per_second(instance, volume_gb),

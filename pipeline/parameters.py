@@ -38,7 +38,9 @@ DESCRIPTIONS = {
     "without a trailing /.",
     "OutputRoot": "S3 URI under which each execution writes <execution id>/groups/<group>/ and combined/, "
     "without a trailing /.",
-    "GroupInstanceType": "Instance type of each group's extract step; every vCPU of it is used.",
+    "GroupInstanceType": "Instance type of each group's extract step; every vCPU of it is used. The default "
+    "is the cheapest per TB that keeps a MIMIC-III group's step waiting on I/O, not on its vCPUs "
+    "(docs/cost-model.md; waveform-pipeline plan predicts any type's times and cost).",
     "GroupInstanceCount": "Instances per group step; each takes its share of the group's record sets.",
     "GroupVolumeSizeGB": "EBS volume of each group instance in GB: the whole group folder is copied to it "
     "(a MIMIC-III group averages ~670 GB); above 1024, raise the account's quota 'Size of EBS volume for a "

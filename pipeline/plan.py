@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from steps.inventory.listing import MAX_VOLUME_GB, VOLUME_QUOTA_NAME, GroupListing
+from steps.inventory.listing import MAX_VOLUME_GB, PAGE_SIZE, VOLUME_QUOTA_NAME, GroupListing
 
-from .cost_figures import FIGURES, PRICE_REGION
+from .cost_figures import FIGURES, PRICE_REGION, S3_LIST_DOLLARS
 from .cost_model import TB, GroupEstimate, dollars_per_tb, estimate_group, wall_seconds
 from .executions import render_table
 from .instance_types import SOURCES, InstanceType
@@ -78,6 +78,11 @@ class Plan:
         return wall_seconds([g.estimate.total_seconds for g in self.groups], self.parallel)
 
     @property
+    def list_requests(self) -> int:
+        """The ListObjectsV2 requests this plan's listing made: one a page, one at least a group."""
+        return sum(max(1, -(-g.listing.objects // PAGE_SIZE)) for g in self.groups)
+
+    @property
     def empty_groups(self) -> list[str]:
         return [g.listing.group for g in self.groups if g.empty]
 
@@ -102,6 +107,8 @@ class Plan:
                 "wall_seconds": round(self.wall_seconds, 1),
                 "cost_usd": round(self.dollars, 4),
                 "cost_usd_per_tb": round(per_tb, 4) if per_tb is not None else None,
+                "list_requests": self.list_requests,
+                "listing_cost_usd": round(self.list_requests * S3_LIST_DOLLARS.value, 4),
             },
             "empty_groups": self.empty_groups,
             "over_volume_quota": [
@@ -124,6 +131,8 @@ class Plan:
             render_table(HEADERS, [_row(g) for g in self.groups] + [self._total_row()]),
             "read and compute overlap: a step's TOTAL is its start-up, download, and the longer of the two",
             self._run_line(),
+            f"this listing: {self.list_requests:,} ListObjectsV2 request(s), "
+            f"${self.list_requests * S3_LIST_DOLLARS.value:,.2f}",
         ]
         if self.empty_groups:
             lines.append(f"empty: {', '.join(self.empty_groups)} (no objects under the group's folder)")

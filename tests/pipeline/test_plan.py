@@ -114,6 +114,7 @@ def test_the_table_names_each_group_the_totals_and_the_empty_and_over_quota_grou
         "processing job instance': raise it in Service Quotas, then plan --volume-quota-gb N"
         for group in ("30", "31")  # an empty group's volume, 2 GB, fits
     ]
+    assert "this listing: 3 ListObjectsV2 request(s), $0.00" in lines
     assert lines[-1] == "figures and their sources: docs/cost-model.md (plan --output json lists them)"
 
 
@@ -123,7 +124,7 @@ def test_json_gives_the_model_and_every_figure_with_its_label(three_groups: Cli)
     group = by_group(document)["31"]
     assert set(group["seconds"]) == {"startup", "download", "read", "compute", "total"}
     assert group["bound"] in {"read", "compute"}
-    assert set(group["cost_usd"]) == {"instances", "volumes", "total"}
+    assert set(group["cost_usd"]) == {"instances", "volumes", "requests", "total"}
     labels = {"measured here", "documented by AWS", "estimate"}
     assert {figure["label"] for figure in document["figures"].values()} <= labels
     assert all(figure["source"] for figure in document["figures"].values())
@@ -135,9 +136,10 @@ def test_a_group_of_many_objects_lists_page_by_page(aws: MotoAws, deployable: Cl
     sizes = {f"3000{n // 100:03d}/3000{n // 100:03d}_{n % 100:04d}.dat": n % 97 + 1 for n in range(5001)}
     put(aws, "30", {key: b"s" * size for key, size in sizes.items()})
     before = len(aws.calls())
-    group = by_group(planned(deployable, "--groups", "30"))["30"]
+    document = planned(deployable, "--groups", "30")
+    group = by_group(document)["30"]
     assert (group["objects"], group["bytes"]) == (5001, sum(sizes.values()))
-    assert aws.calls()[before:].count(("s3", "ListObjectsV2")) == 6
+    assert aws.calls()[before:].count(("s3", "ListObjectsV2")) == 6 == document["totals"]["list_requests"]
 
 
 def test_an_input_root_given_is_listed_instead_and_a_local_folder_too(
@@ -240,6 +242,7 @@ def test_each_instance_copies_the_whole_group_and_extracts_its_share() -> None:
     assert two.read_seconds == pytest.approx(one.read_seconds / 2)
     assert two.compute_seconds == pytest.approx(one.compute_seconds / 2)
     assert two.instance_dollars == pytest.approx(2 * 0.115 * two.total_seconds / 3600)
+    assert two.request_dollars == pytest.approx(2 * 1000 * 0.0004 / 1000)  # a GET per object per instance
 
 
 def test_the_run_lasts_as_its_steps_fill_the_parallel_places() -> None:
