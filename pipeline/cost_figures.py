@@ -60,6 +60,24 @@ GP2_SMALL_BYTES_PER_SECOND = Figure(
     "at most 128 MiB/s",
 )
 GP2_SMALL_VOLUME_GB = 170  # the largest volume (GiB) held to GP2_SMALL_BYTES_PER_SECOND
+GP2_IOPS_PER_GB = Figure(
+    3,
+    "IOPS per GiB",
+    DOCUMENTED,
+    'Amazon EBS User Guide, "General Purpose SSD volumes": a gp2 volume\'s baseline is 3 IOPS per GiB, at '
+    "least 100 and at most 16,000; volumes under 1 TiB burst to 3,000 while their I/O credits last (about "
+    "an hour and a half of a group's copy: not counted)",
+)
+GP2_MIN_IOPS = 100
+GP2_MAX_IOPS = 16_000
+SSD_IO_BYTES = Figure(
+    256 * 1024,
+    "bytes per I/O, at most",
+    DOCUMENTED,
+    'Amazon EBS User Guide, "I/O characteristics and monitoring" (awsdocs/amazon-ec2-user-guide '
+    "doc_source/ebs-io-characteristics.md): I/O size is capped at 256 KiB for SSD volumes; so a file takes "
+    "one I/O at least, and one more for each 256 KiB",
+)
 
 # The extract step's own speed, per vCPU, in two terms: bytes of signal, and files (headers and small
 # segments cost per file, whatever their size).
@@ -130,6 +148,8 @@ FIGURES: dict[str, Figure] = {
     "file_mode_bytes_per_second": FILE_MODE_BYTES_PER_SECOND,
     "gp2_max_bytes_per_second": GP2_MAX_BYTES_PER_SECOND,
     "gp2_small_volume_bytes_per_second": GP2_SMALL_BYTES_PER_SECOND,
+    "gp2_iops_per_gib": GP2_IOPS_PER_GB,
+    "ssd_io_bytes": SSD_IO_BYTES,
     "extract_bytes_per_vcpu_second": EXTRACT_BYTES_PER_CORE_SECOND,
     "extract_vcpu_seconds_per_object": EXTRACT_SECONDS_PER_OBJECT,
     "startup_seconds": STARTUP_SECONDS,

@@ -5,10 +5,10 @@ A group step in File mode, on each of its instances:
 1. starts (``STARTUP_SECONDS``);
 2. copies the whole group onto its gp2 volume, at the slowest of File mode's rate, the instance's baseline
    network and EBS bandwidths and the volume's throughput (a ``FullyReplicated`` input: every instance copies
-   all of it);
+   all of it), and no faster than the volume's (or the instance's) IOPS allow: a file takes an I/O at least;
 3. reads its share of the files back from the volume (the slower of the volume and the instance's EBS
-   bandwidth) while the extract step computes on every vCPU; reading and computing overlap, so this phase
-   lasts as long as the slower of the two.
+   bandwidth, and their IOPS) while the extract step computes on every vCPU; reading and computing overlap,
+   so this phase lasts as long as the slower of the two.
 
 Cost: the instances' price for that time, plus each instance's volume at its GB-month price, both pro rata
 to the second, plus a GET request per object per instance. Every figure and its source: ``cost_figures`` and
@@ -26,11 +26,15 @@ from .cost_figures import (
     EXTRACT_BYTES_PER_CORE_SECOND,
     EXTRACT_SECONDS_PER_OBJECT,
     FILE_MODE_BYTES_PER_SECOND,
+    GP2_IOPS_PER_GB,
     GP2_MAX_BYTES_PER_SECOND,
+    GP2_MAX_IOPS,
+    GP2_MIN_IOPS,
     GP2_SMALL_BYTES_PER_SECOND,
     GP2_SMALL_VOLUME_GB,
     HOURS_PER_MONTH,
     S3_GET_DOLLARS,
+    SSD_IO_BYTES,
     STARTUP_SECONDS,
     VOLUME_DOLLARS_PER_GB_MONTH,
 )
@@ -118,6 +122,18 @@ def read_bytes_per_second(instance: InstanceType, volume_gb: int) -> float:
     return min(instance.ebs_bytes_per_second, volume_bytes_per_second(volume_gb))
 
 
+def iops(instance: InstanceType, volume_gb: int) -> float:
+    """The I/O operations a second the volume, on this instance, sustains (its baseline, not its burst)."""
+    volume = min(max(GP2_IOPS_PER_GB.value * volume_gb, GP2_MIN_IOPS), GP2_MAX_IOPS)
+    return min(volume, instance.ebs_iops)
+
+
+def io_operations(group_bytes: float, objects: float) -> float:
+    """The I/Os that write (or read) ``objects`` files of ``group_bytes`` in all: one a file at least, and
+    one more for each full I/O's worth of bytes."""
+    return objects + group_bytes / SSD_IO_BYTES.value
+
+
 def compute_seconds(instance: InstanceType, group_bytes: float, objects: float) -> float:
     """The extract step's time on every vCPU of ``instance`` (at its sustained share, for burstable types)."""
     vcpu_seconds = (
@@ -138,8 +154,14 @@ def estimate_group(
         objects=objects,
         volume_gb=volume_gb,
         startup_seconds=STARTUP_SECONDS.value,
-        download_seconds=group_bytes / download_bytes_per_second(instance, volume_gb),
-        read_seconds=share_bytes / read_bytes_per_second(instance, volume_gb),
+        download_seconds=max(
+            group_bytes / download_bytes_per_second(instance, volume_gb),
+            io_operations(group_bytes, objects) / iops(instance, volume_gb),
+        ),
+        read_seconds=max(
+            share_bytes / read_bytes_per_second(instance, volume_gb),
+            io_operations(share_bytes, share_objects) / iops(instance, volume_gb),
+        ),
         compute_seconds=compute_seconds(instance, share_bytes, share_objects),
     )
 
@@ -163,12 +185,8 @@ def cheapest_io_bound(
 ) -> InstanceType:
     """Among ``candidates``, the cheapest per TB whose vCPUs keep up with its reads (the step waits on I/O,
     never on computing) for a group of ``group_bytes`` in ``objects`` objects."""
-    io_bound = [
-        estimate_group(instance, group_bytes, objects, volume_gb)
-        for instance in candidates
-        if compute_seconds(instance, group_bytes, objects)
-        <= group_bytes / read_bytes_per_second(instance, volume_gb)
-    ]
+    estimates = (estimate_group(instance, group_bytes, objects, volume_gb) for instance in candidates)
+    io_bound = [estimate for estimate in estimates if estimate.bound == "read"]
     if not io_bound:
         raise ValueError("no candidate keeps up with its reads")
     return min(io_bound, key=lambda estimate: estimate.dollars).instance

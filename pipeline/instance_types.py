@@ -18,6 +18,7 @@ class InstanceType:
     dollars_per_hour: float  # on demand, PRICE_REGION, SageMaker Processing
     network_gbps: float  # baseline, Gbit/s
     ebs_mb_per_second: float  # baseline EBS throughput, MB/s (10^6 bytes), 128 KiB I/O
+    ebs_iops: int  # baseline EBS IOPS, 16 KiB I/O
     cpu_baseline: float = 1.0  # the share of each vCPU a burstable type sustains
 
     @property
@@ -36,6 +37,7 @@ class InstanceType:
             "usd_per_hour": self.dollars_per_hour,
             "network_baseline_gbps": self.network_gbps,
             "ebs_baseline_mb_per_second": self.ebs_mb_per_second,
+            "ebs_baseline_iops": self.ebs_iops,
             "cpu_baseline": self.cpu_baseline,
         }
 
@@ -43,19 +45,19 @@ class InstanceType:
 INSTANCE_TYPES: dict[str, InstanceType] = {
     t.name: t
     for t in (
-        InstanceType("ml.t3.medium", 2, 4, 0.05, 0.256, 43.43, cpu_baseline=0.20),
-        InstanceType("ml.m5.large", 2, 8, 0.115, 0.75, 81.25),
-        InstanceType("ml.m5.xlarge", 4, 16, 0.23, 1.25, 143.75),
-        InstanceType("ml.m5.2xlarge", 8, 32, 0.461, 2.5, 287.5),
-        InstanceType("ml.m5.4xlarge", 16, 64, 0.922, 5.0, 593.75),
-        InstanceType("ml.c5.xlarge", 4, 8, 0.204, 1.25, 143.75),
-        InstanceType("ml.c5.2xlarge", 8, 16, 0.408, 2.5, 287.5),
-        InstanceType("ml.c5.4xlarge", 16, 32, 0.816, 5.0, 593.75),
-        InstanceType("ml.c5.9xlarge", 36, 72, 1.836, 12.0, 1187.5),
-        InstanceType("ml.r5.large", 2, 16, 0.151, 0.75, 81.25),
-        InstanceType("ml.r5.xlarge", 4, 32, 0.302, 1.25, 143.75),
-        InstanceType("ml.r5.2xlarge", 8, 64, 0.605, 2.5, 287.5),
-        InstanceType("ml.r5.4xlarge", 16, 128, 1.21, 5.0, 593.75),
+        InstanceType("ml.t3.medium", 2, 4, 0.05, 0.256, 43.43, 2_000, cpu_baseline=0.20),
+        InstanceType("ml.m5.large", 2, 8, 0.115, 0.75, 81.25, 3_600),
+        InstanceType("ml.m5.xlarge", 4, 16, 0.23, 1.25, 143.75, 6_000),
+        InstanceType("ml.m5.2xlarge", 8, 32, 0.461, 2.5, 287.5, 12_000),
+        InstanceType("ml.m5.4xlarge", 16, 64, 0.922, 5.0, 593.75, 18_750),
+        InstanceType("ml.c5.xlarge", 4, 8, 0.204, 1.25, 143.75, 6_000),
+        InstanceType("ml.c5.2xlarge", 8, 16, 0.408, 2.5, 287.5, 10_000),
+        InstanceType("ml.c5.4xlarge", 16, 32, 0.816, 5.0, 593.75, 20_000),
+        InstanceType("ml.c5.9xlarge", 36, 72, 1.836, 12.0, 1187.5, 40_000),
+        InstanceType("ml.r5.large", 2, 16, 0.151, 0.75, 81.25, 3_600),
+        InstanceType("ml.r5.xlarge", 4, 32, 0.302, 1.25, 143.75, 6_000),
+        InstanceType("ml.r5.2xlarge", 8, 64, 0.605, 2.5, 287.5, 12_000),
+        InstanceType("ml.r5.4xlarge", 16, 128, 1.21, 5.0, 593.75, 18_750),
     )
 }
 
@@ -74,13 +76,13 @@ SOURCES: dict[str, dict[str, str]] = {
         'types" (cache.t3.medium, baseline 0.256 Gbps, burst 5). Sizes up to 4xlarge burst above it only '
         "while their network I/O credits last, not for a download of hours",
     },
-    "ebs_baseline_mb_per_second": {
+    "ebs_baseline_mb_per_second, ebs_baseline_iops": {
         "label": DOCUMENTED,
         "source": 'Amazon EC2 User Guide, "Amazon EBS-optimized instances" '
         "(https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ebs-optimized.html; "
         "awsdocs/amazon-ec2-user-guide doc_source/ebs-optimized.md): baseline throughput (MB/s, 128 KiB "
-        "I/O) of the types that burst for 30 minutes a day (large to 2xlarge, t3), the maximum of the others "
-        "(4xlarge and larger sustain it)",
+        "I/O) and IOPS (16 KiB I/O) of the types that burst for 30 minutes a day (large to 2xlarge, t3), "
+        "the maximum of the others (4xlarge and larger sustain it)",
     },
     "cpu_baseline": {
         "label": DOCUMENTED,
