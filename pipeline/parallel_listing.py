@@ -51,7 +51,7 @@ def list_groups(
 
     try:
         with ThreadPoolExecutor(max_workers=max(1, min(MAX_THREADS, len(groups)))) as pool:
-            futures: dict[Future[GroupListing], str] = {pool.submit(listed, group): group for group in groups}
+            futures: list[Future[GroupListing]] = [pool.submit(listed, group) for group in groups]
             pending = set(futures)
             try:
                 while pending:
