@@ -20,7 +20,7 @@ from steps.combine import command as combine_step
 from steps.extract import command as extract_step
 from steps.extract.command import positive_int
 
-from .commands import build, executions, local, notify, schedule
+from .commands import build, executions, local, notify, plan, schedule
 from .errors import failure_of
 from .global_options import add_global_options, settings_flags_given
 from .parameters import DESCRIPTIONS
@@ -103,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--display-name", help="an execution display name to check")
 
     _command(sub, "upsert", build.upsert, "check, upload step code, create or update the pipeline")
+    _plan_command(sub)
 
     start = _command(sub, "start", executions.start, "start an execution", epilog=PARAMETERS_HELP)
     _param_argument(start)
@@ -125,6 +126,59 @@ def build_parser() -> argparse.ArgumentParser:
     _schedule_command(sub)
     _notify_command(sub)
     return parser
+
+
+def _plan_command(sub: Subcommands) -> None:
+    from steps.inventory.listing import VOLUME_QUOTA_GB, VOLUME_QUOTA_NAME
+
+    from .instance_types import INSTANCE_TYPES
+
+    command = _command(
+        sub,
+        "plan",
+        plan.plan,
+        "list the input root's groups (objects, bytes, a fingerprint of their keys, sizes and ETags) and "
+        "predict each group step's volume, download, read and compute time and cost on an instance type, "
+        "before a run; lists S3 objects and calls nothing else (docs/cost-model.md)",
+    )
+    command.add_argument(
+        "--instance-type",
+        type=_known_instance_type,
+        metavar="TYPE",
+        help=f"the group steps' instance type, one of {', '.join(INSTANCE_TYPES)} (default: the pipeline's "
+        "GroupInstanceType)",
+    )
+    command.add_argument(
+        "--instance-count",
+        type=positive_int,
+        metavar="N",
+        help="instances a group step (default: the pipeline's GroupInstanceCount)",
+    )
+    command.add_argument(
+        "--volume-quota-gb",
+        type=positive_int,
+        default=VOLUME_QUOTA_GB,
+        metavar="GB",
+        help=f"your account's quota '{VOLUME_QUOTA_NAME}', if you raised it (default: %(default)s)",
+    )
+    command.add_argument(
+        "--input-root",
+        metavar="URI",
+        help="list this s3://bucket/prefix, or a local folder of group folders, instead of the pipeline's "
+        "InputRoot (s3://<bucket>/<prefix>/input)",
+    )
+    command.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _known_instance_type(text: str) -> str:
+    from .instance_types import INSTANCE_TYPES
+
+    if text not in INSTANCE_TYPES:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} has no figures in the cost model (pipeline/instance_types.py); known: "
+            f"{', '.join(INSTANCE_TYPES)}"
+        )
+    return text
 
 
 def _run_local_command(sub: Subcommands) -> None:

@@ -29,7 +29,8 @@ GROUP_PRESETS: dict[str, tuple[str, ...]] = {
     "matched": tuple(f"p{group:02d}" for group in range(10)),  # its matched subset
 }
 
-# How status, executions and schedule show print what they found: for people, or one JSON document.
+# How status, executions, plan, schedule show and notify show print what they found: for people, or one JSON
+# document.
 OUTPUT_FORMATS = ("table", "json")
 
 # The SageMaker scikit-learn processing image: version 1.4-2-py312 runs Python 3.12 (the tag says so), on

@@ -99,7 +99,7 @@ SETTINGS = (
 )
 OUTPUT = Setting(
     "output",
-    "how status, executions, schedule show and notify show print: a table, or one JSON document; other "
+    "how status, executions, plan, schedule show and notify show print: a table, or one JSON document; other "
     "commands print text",
     choices=OUTPUT_FORMATS,
     shown_default=DEFAULTS.output,

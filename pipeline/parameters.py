@@ -38,7 +38,9 @@ DESCRIPTIONS = {
     "without a trailing /.",
     "OutputRoot": "S3 URI under which each execution writes <execution id>/groups/<group>/ and combined/, "
     "without a trailing /.",
-    "GroupInstanceType": "Instance type of each group's extract step; every vCPU of it is used.",
+    "GroupInstanceType": "Instance type of each group's extract step; every vCPU of it is used. The default "
+    "is the cheapest per TB that keeps a MIMIC-III group's step waiting on I/O, not on its vCPUs "
+    "(docs/cost-model.md; waveform-pipeline plan predicts any type's times and cost).",
     "GroupInstanceCount": "Instances per group step; each takes its share of the group's record sets.",
     "GroupVolumeSizeGB": "EBS volume of each group instance in GB; 0 (the default): each group's own, sized "
     "by the inventory step from the group's bytes plus headroom (the whole group folder is copied to it).",
@@ -58,7 +60,7 @@ def pipeline_parameters(config: PipelineConfig) -> list[Parameter]:
     defaults: dict[str, tuple[str, ParameterValue]] = {
         "InputRoot": ("String", config.input_root),
         "OutputRoot": ("String", config.output_root),
-        "GroupInstanceType": ("String", "ml.m5.4xlarge"),
+        "GroupInstanceType": ("String", "ml.c5.xlarge"),
         "GroupInstanceCount": ("Integer", 1),
         "GroupVolumeSizeGB": ("Integer", DEFAULT_GROUP_VOLUME_GB),
         "VolumeQuotaGB": ("Integer", VOLUME_QUOTA_GB),

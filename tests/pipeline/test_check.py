@@ -32,7 +32,7 @@ def test_check_passes_on_the_default_deployment_and_names_the_quotas_it_needs(de
     assert (
         lines[-1] == "ok: the requests of the pipeline, its 5 steps and its schedule fit the service's rules"
     )
-    assert "quota: 'ml.m5.4xlarge for processing job usage' must allow 3 instance(s)" in out
+    assert "quota: 'ml.c5.xlarge for processing job usage' must allow 3 instance(s)" in out
 
 
 def test_both_group_presets_fit(aws: MotoAws) -> None:

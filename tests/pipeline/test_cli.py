@@ -79,7 +79,7 @@ def test_the_walk_finds_every_command() -> None:
     names = {" ".join(path) for path in COMMANDS}
     assert {"", "extract", "combine", "run-local", "definition", "graph", "diff", "check", "upsert", "start",
             "status", "executions", "schedule", "schedule put", "schedule show",
-            "schedule delete"} <= names  # fmt: skip
+            "schedule delete", "plan"} <= names  # fmt: skip
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda command: " ".join(command) or "(none)")

@@ -100,8 +100,8 @@ OLD_SPELLINGS = {
     "--reg before the command (an abbreviation)": (
         ["--reg", "eu-west-1", "status"],
         "waveform-pipeline: error: argument COMMAND: invalid choice: 'eu-west-1' (choose from 'extract', "
-        "'combine', 'run-local', 'definition', 'graph', 'diff', 'check', 'upsert', 'start', 'status', "
-        "'executions', 'schedule', 'notify')",
+        "'combine', 'run-local', 'definition', 'graph', 'diff', 'check', 'upsert', 'plan', 'start', "
+        "'status', 'executions', 'schedule', 'notify')",
     ),
 }
 

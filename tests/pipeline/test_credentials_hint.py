@@ -45,7 +45,11 @@ def no_credentials(aws: MotoAws, tmp_path: Path) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize("command", [["status"], ["executions"], ["schedule", "show"]], ids=" ".join)
+@pytest.mark.parametrize(
+    "command",
+    [["status"], ["executions"], ["schedule", "show"], ["plan", "--bucket", "my-waveform-bucket"]],
+    ids=" ".join,
+)
 def test_no_credentials_says_how_to_give_them(
     no_credentials: dict[str, str], tmp_path: Path, command: list[str]
 ) -> None:
