@@ -112,14 +112,19 @@ def put_notifications(
     kms_key_id: str,
     topic_arn: str | None,
     emails: list[str],
+    tags: list[dict[str, str]] | None = None,
 ) -> PutNotifications:
     """Create or update the rule and its target; create the topic unless ``topic_arn`` is given; let the rule
-    publish to the topic; subscribe ``emails``. Every step is idempotent: running it again changes nothing."""
+    publish to the topic (and no longer to a topic it sent to before); subscribe ``emails``; tag the rule and
+    the topic created with ``tags`` (the deployment's, as its pipeline and jobs are). Every step is
+    idempotent: running it again changes nothing."""
     arn = pipeline_arn(session, pipeline_name)
     sns = session.client("sns")
     created = topic_arn is None
     if topic_arn is None:
         topic_arn = str(sns.create_topic(Name=topic_name(pipeline_name))["TopicArn"])
+        if tags:
+            sns.tag_resource(ResourceArn=topic_arn, Tags=tags)
         # Only a customer managed key can encrypt a topic EventBridge publishes to (its key policy must let
         # events.amazonaws.com use it); under the AWS managed alias/aws/sns every notification would be lost.
         # So the topic is encrypted with the configured key, or not at all.
@@ -137,6 +142,9 @@ def put_notifications(
             Description=f"Failed executions and steps of SageMaker pipeline {pipeline_name} to SNS",
         )["RuleArn"]
     )
+    if tags:  # PutRule's own Tags apply only when it creates the rule
+        events.tag_resource(ResourceARN=rule_arn, Tags=tags)
+    before = [str(t["Arn"]) for t in events.list_targets_by_rule(Rule=name).get("Targets", [])]
     allow_rule_to_publish(session, topic_arn, rule_arn)
     target = {"Id": TARGET_ID, "Arn": topic_arn, "InputTransformer": input_transformer(pipeline_name, region)}
     failed = events.put_targets(Rule=name, Targets=[target]).get("FailedEntries", [])
@@ -146,6 +154,9 @@ def put_notifications(
             f"the rule {name} did not take the topic {topic_arn} as its target: "
             f"{entry.get('ErrorCode', '')}: {entry.get('ErrorMessage', '')}"
         )
+    for old in before:
+        if old != topic_arn:  # the rule no longer sends there: nor may it publish there
+            withdraw_rule(session, old, rule_arn)
     for email in emails:
         sns.subscribe(TopicArn=topic_arn, Protocol="email", Endpoint=email)
     return PutNotifications(rule_arn, topic_arn, created, list(emails))
@@ -172,6 +183,27 @@ def allow_rule_to_publish(session: boto3.Session, topic_arn: str, rule_arn: str)
     kept = [s for s in _statements(policy) if s.get("Sid") != statement["Sid"]]
     policy["Statement"] = [*kept, statement]
     sns.set_topic_attributes(TopicArn=topic_arn, AttributeName="Policy", AttributeValue=json.dumps(policy))
+
+
+def withdraw_rule(session: boto3.Session, topic_arn: str, rule_arn: str) -> None:
+    """Remove ``publish_statement`` from the topic's policy, keeping its other statements; a topic that is
+    gone has nothing to remove."""
+    sns = session.client("sns")
+    try:
+        attributes = sns.get_topic_attributes(TopicArn=topic_arn)["Attributes"]
+    except ClientError as exc:
+        if _error_code(exc) in TOPIC_NOT_FOUND_CODES:
+            return
+        raise
+    policy = json.loads(attributes.get("Policy") or "{}")
+    sid = publish_statement(topic_arn, rule_arn)["Sid"]
+    statements = _statements(policy)
+    kept = [s for s in statements if s.get("Sid") != sid]
+    if len(kept) < len(statements):
+        policy["Statement"] = kept
+        sns.set_topic_attributes(
+            TopicArn=topic_arn, AttributeName="Policy", AttributeValue=json.dumps(policy)
+        )
 
 
 def _statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
@@ -329,11 +361,12 @@ class DeletedNotifications:
 
 
 def delete_notifications(session: boto3.Session, pipeline_name: str) -> DeletedNotifications:
-    """Remove the rule's targets, then the rule (if it exists). The topics are kept: they may have other
-    subscribers or publishers."""
+    """Remove the rule's targets, then the rule (if it exists), and from each topic's policy the statement
+    that let the rule publish. The topics are kept: they may have other subscribers or publishers."""
     events = session.client("events")
     name = rule_name(pipeline_name)
     try:
+        rule_arn = str(events.describe_rule(Name=name)["Arn"])
         targets = events.list_targets_by_rule(Rule=name).get("Targets", [])
     except ClientError as exc:
         if _error_code(exc) in RULE_NOT_FOUND_CODES:
@@ -342,6 +375,8 @@ def delete_notifications(session: boto3.Session, pipeline_name: str) -> DeletedN
     if targets:
         events.remove_targets(Rule=name, Ids=[str(target["Id"]) for target in targets])
     events.delete_rule(Name=name)
+    for target in targets:
+        withdraw_rule(session, str(target["Arn"]), rule_arn)
     return DeletedNotifications(True, [str(target["Arn"]) for target in targets])
 
 

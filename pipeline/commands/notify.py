@@ -15,7 +15,13 @@ def notify_put(args: argparse.Namespace) -> int:
     config = config_of(args)
     session = boto_session(config)
     put = put_notifications(
-        session, config.pipeline_name, config.region, config.kms_key_id, args.topic_arn, args.email
+        session,
+        config.pipeline_name,
+        config.region,
+        config.kms_key_id,
+        args.topic_arn,
+        args.email,
+        config.tag_list,
     )
     print(f"rule {put.rule_arn}: failed executions and failed steps of {config.pipeline_name}")
     print(f"go to the topic {put.topic_arn}" + ("" if put.created_topic else " (yours, as given)"))

@@ -289,6 +289,46 @@ def test_delete_removes_the_rule_and_keeps_the_topic(deployed: Cli, aws: MotoAws
     )
 
 
+def publish_statements(aws: MotoAws, arn: str) -> list[dict[str, Any]]:
+    """The statements of the topic's policy that let EventBridge publish."""
+    statements = topic_policy(aws, arn)["Statement"]
+    return [s for s in statements if s.get("Principal") == {"Service": "events.amazonaws.com"}]
+
+
+def test_delete_withdraws_the_rules_permission_to_publish_and_keeps_the_rest(
+    deployed: Cli, aws: MotoAws
+) -> None:
+    put(deployed)
+    before = topic_policy(aws, topic_arn(aws))["Statement"]
+    assert deployed("notify", "delete")[0] == 0
+    after = topic_policy(aws, topic_arn(aws))["Statement"]
+    assert publish_statements(aws, topic_arn(aws)) == []
+    assert after == [s for s in before if s.get("Principal") != {"Service": "events.amazonaws.com"}]
+    assert after  # SNS's default statement (the owner's) is kept
+
+
+def test_switching_topics_moves_the_permission_to_publish(deployed: Cli, aws: MotoAws) -> None:
+    put(deployed)
+    ours = topic_arn(aws)
+    theirs = aws.client("sns").create_topic(Name="team-alerts")["TopicArn"]
+    put(deployed, "--topic-arn", theirs)
+    assert publish_statements(aws, ours) == [] and len(publish_statements(aws, theirs)) == 1
+    (target,) = aws.client("events").list_targets_by_rule(Rule=rule_name(PIPELINE))["Targets"]
+    assert target["Arn"] == theirs
+    aws.client("sns").delete_topic(TopicArn=theirs)  # a topic gone: nothing to withdraw, no error
+    assert deployed("notify", "delete")[0] == 0
+
+
+def test_the_rule_and_the_topic_carry_the_deployments_tags(deployed: Cli, aws: MotoAws) -> None:
+    put(deployed, "--tag", "team=icu")
+    rule = aws.client("events").describe_rule(Name=rule_name(PIPELINE))
+    rule_tags = aws.client("events").list_tags_for_resource(ResourceARN=rule["Arn"])["Tags"]
+    topic_tags = aws.client("sns").list_tags_for_resource(ResourceArn=topic_arn(aws))["Tags"]
+    for tags in (rule_tags, topic_tags):
+        assert {"Key": "team", "Value": "icu"} in tags
+        assert {"Key": "project", "Value": "waveform-pipeline"} in tags
+
+
 def test_put_for_a_pipeline_that_is_not_deployed_is_one_line_and_creates_nothing(
     deployable: Cli, aws: MotoAws
 ) -> None:
