@@ -36,7 +36,7 @@ class StageBars:
             self.bar.close()
         self.bar = tqdm(
             total=len(self.stages[index]),
-            desc=f"{self.labels[index]:8}",
+            desc=self.labels[index].ljust(max(map(len, self.labels))),
             unit="step",
             disable=not self.enabled,
             file=sys.stderr,
