@@ -102,7 +102,12 @@ def step_command(step: Mapping[str, Any], evaluation: Evaluation, code: StepCode
 
 def stage_manifest(manifest: Path, folder: Path) -> None:
     """Make ``folder`` hold a link to each file the manifest names (``[{"prefix": P}, key, ...]``), at the
-    key's path, as the service downloads each ``P + key`` to ``<local path>/<key>``."""
+    key's path, as the service downloads each ``P + key`` to ``<local path>/<key>``.
+
+    A local listing also names what the extract step reports rather than reads (``steps.inventory.listing``):
+    a folder that cannot be listed, or a second way to a folder already listed. Such a folder's link points
+    at the folder staged for it, when there is one, so the step sees a folder it has already read, as it would
+    in the group folder itself; otherwise at the folder."""
     try:
         entries = json.loads(manifest.read_text(encoding="utf-8"))
         prefix = entries[0]["prefix"]
@@ -110,13 +115,19 @@ def stage_manifest(manifest: Path, folder: Path) -> None:
     except (OSError, ValueError, LookupError, TypeError) as exc:
         raise LocalRunError(f"manifest {manifest} cannot be read as a manifest: {exc}") from None
     folder.mkdir(parents=True, exist_ok=True)
+    staged = {os.path.realpath(prefix): folder}  # a real source folder -> the folder staged for it
     for key in keys:
         parts = PurePosixPath(str(key)).parts
         if not parts or parts[0] == "/" or ".." in parts:
             raise LocalRunError(f"manifest {manifest}: {key!r} is not a path inside its prefix")
-        link = folder.joinpath(*parts)
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(f"{prefix}{key}")
+        for depth in range(1, len(parts)):
+            parent = folder.joinpath(*parts[:depth])
+            if not parent.is_dir():
+                parent.mkdir()
+                staged.setdefault(os.path.realpath(prefix + "/".join(parts[:depth])), parent)
+        source = f"{prefix}{key}"
+        target = staged.get(os.path.realpath(source)) if os.path.isdir(source) else None
+        folder.joinpath(*parts).symlink_to(target or source)
 
 
 def with_umask_modes(folder: Path) -> None:

@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 import os
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,20 +123,56 @@ def _s3_pages(prefix: str, client: Any) -> Iterator[list[ListedObject]]:
 
 
 def _folder_pages(folder: Path) -> Iterator[list[ListedObject]]:
-    """A local group folder's files (links followed, as the step reads them), a page at a time."""
+    """A local group folder's files, a page at a time, as the extract step would find them in it: links
+    followed, each real folder read once. What the extract step reports rather than reads is listed as an
+    entry of its own, so that the step, given the manifest's files, still sees it and reports it: a folder
+    that cannot be listed, a second link to a folder already read, a file that cannot be looked at (a
+    dangling link). A group folder that does not exist lists nothing."""
     page: list[ListedObject] = []
-    for directory, folders, files in os.walk(folder, followlinks=True):
-        folders.sort()
-        for name in sorted(files):
-            path = Path(directory, name)
-            try:
-                status = path.stat()
-            except OSError:
-                continue  # a dangling link: nothing would be downloaded for it either
-            key = path.relative_to(folder).as_posix()
-            page.append(ListedObject(key, status.st_size, f"mtime:{status.st_mtime_ns}"))
-            if len(page) == PAGE_SIZE:
-                yield page
-                page = []
+    for item in _folder_entries(folder):
+        page.append(item)
+        if len(page) == PAGE_SIZE:
+            yield page
+            page = []
     if page:
         yield page
+
+
+def _folder_entries(root: Path) -> Iterator[ListedObject]:
+    try:
+        status = root.stat()
+    except FileNotFoundError:
+        return
+    seen = {(status.st_dev, status.st_ino)}
+    # Depth first, each folder's entries by name; a stack of iterators, not recursion: trees may be deep.
+    stack = [iter(_sorted_entries(root))]
+    while stack:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            continue
+        key = Path(entry.path).relative_to(root).as_posix()
+        try:
+            status = os.stat(entry.path)  # links followed
+        except OSError as exc:
+            yield ListedObject(key, 0, f"unreadable:{exc.errno}")
+            continue
+        if not stat.S_ISDIR(status.st_mode):
+            yield ListedObject(key, status.st_size, f"mtime:{status.st_mtime_ns}")
+            continue
+        identity = (status.st_dev, status.st_ino)
+        if identity in seen:
+            yield ListedObject(key, 0, "folder-read-before")
+            continue
+        seen.add(identity)
+        try:
+            entries = _sorted_entries(Path(entry.path))
+        except OSError as exc:
+            yield ListedObject(key, 0, f"unreadable:{exc.errno}")
+            continue
+        stack.append(iter(entries))
+
+
+def _sorted_entries(folder: Path) -> list[os.DirEntry[str]]:
+    with os.scandir(folder) as entries:
+        return sorted(entries, key=lambda entry: entry.name)

@@ -167,6 +167,24 @@ def test_changed_input_files_rerun_their_group_and_the_combine_step(
     assert code == 0 and "3 step(s) ran, 2 reused" in out and "reused: Extract30, Extract39 " in out
 
 
+def test_what_the_extract_step_reports_in_a_group_folder_still_reaches_it_through_the_manifest(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The group step reads the files its manifest names; a second link to a record set and a dangling link
+    are named too, so the step reports them as it did when it read the folder itself."""
+    record_set = sorted(p for p in (data / "30").iterdir() if p.is_dir())[0]
+    os.symlink(record_set, data / "30" / "again")
+    os.symlink(data / "30" / "gone.dat", data / "30" / "dangling.dat")
+    output = tmp_path / "out"
+    code, _, err = run_cli("--input-dir", str(data), "--output-dir", str(output), capsys=capsys)
+    assert code == 0, err
+    (execution,) = (p for p in output.iterdir() if p.name.startswith("local-"))
+    errors = [
+        json.loads(line) for line in (execution / "groups" / "30" / "errors.jsonl").read_text().splitlines()
+    ]
+    assert [(e["path"], e["error"]) for e in errors] == [("again/", "folder_seen_twice")]
+
+
 def test_a_failed_run_resumes_where_it_stopped(
     data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -215,3 +215,54 @@ def test_a_root_that_cannot_be_listed_is_one_line(
     options = ["--input-root", root, "--manifest-root", str(tmp_path / "m"), "--groups", "30"]
     code, out, err = run(capsys, *options, "--output-dir", str(tmp_path / "o"))
     assert (code, out) == (1, "") and err.startswith(f"error: {message}") and err.count("\n") == 1, err
+
+
+def test_a_local_listing_reads_each_real_folder_once_and_lists_what_it_cannot_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The extract step, given the manifest's files, must still see what it reports rather than reads: so
+    a second link to a folder, a folder that cannot be listed and a dangling link are entries of their own."""
+    import os
+
+    group = tmp_path / "33"
+    (group / "3300001").mkdir(parents=True)
+    (group / "3300001" / "r_0001.hea").write_text("r_0001 1 125 10\n")
+    os.symlink("..", group / "3300001" / "loop")  # back to the group folder, already being read
+    os.symlink(group / "3300001", group / "3300009")  # a second way to the same record set
+    (group / "3300002").mkdir()
+    (group / "3300002" / "hidden.hea").write_text("hidden\n")
+    os.symlink(group / "missing.dat", group / "dangling.dat")
+    real_scandir = os.scandir
+
+    def scandir(path: Any) -> Any:  # permissions do not stop root, who runs the tests: a lost mount does
+        if isinstance(path, (str, os.PathLike)) and Path(path).name == "3300002":
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr("steps.inventory.listing.os.scandir", scandir)
+    manifest = io.StringIO()
+    listing = list_group(str(tmp_path), "33", manifest=manifest)
+    keys = json.loads(manifest.getvalue())[1:]
+    assert keys == ["3300001/loop", "3300001/r_0001.hea", "3300002", "3300009", "dangling.dat"]
+    assert listing.objects == 5
+
+
+@pytest.mark.parametrize("group", ["33"])
+def test_an_unreadable_group_folder_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, group: str
+) -> None:
+    import os
+
+    (tmp_path / group).mkdir()
+    real_scandir = os.scandir
+
+    def scandir(path: Any) -> Any:
+        if isinstance(path, (str, os.PathLike)) and Path(path).name == group:
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr("steps.inventory.listing.os.scandir", scandir)
+    options = ["--input-root", str(tmp_path), "--manifest-root", str(tmp_path / "m"), "--groups", group]
+    code, out, err = run(capsys, *options, "--output-dir", str(tmp_path / "o"))
+    assert (code, out) == (1, "")
+    assert err == f"error: listing {tmp_path}/{group}/: [Errno 13] Permission denied\n"
