@@ -137,6 +137,9 @@ def run(args: argparse.Namespace) -> int:
     except InventoryError as exc:
         print(f"error: {printable(str(exc))}", file=sys.stderr)
         return 1
+    except OSError as exc:  # its scratch folder or inventory.json cannot be written
+        print(f"error: {printable(str(exc))}", file=sys.stderr)
+        return 1
     for listing, manifest, volume, new in listings:
         state = "written" if new else "unchanged, kept"
         print(

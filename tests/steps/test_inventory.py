@@ -266,3 +266,14 @@ def test_an_unreadable_group_folder_is_one_line(
     code, out, err = run(capsys, *options, "--output-dir", str(tmp_path / "o"))
     assert (code, out) == (1, "")
     assert err == f"error: listing {tmp_path}/{group}/: [Errno 13] Permission denied\n"
+
+
+def test_an_output_folder_that_cannot_be_written_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "in" / "30").mkdir(parents=True)
+    (tmp_path / "in" / "30" / "x.hea").write_text("x 1 125 10\n")
+    (tmp_path / "file").write_text("a file where the output folder should be\n")
+    options = ["--input-root", str(tmp_path / "in"), "--manifest-root", str(tmp_path / "m"), "--groups", "30"]
+    code, out, err = run(capsys, *options, "--output-dir", str(tmp_path / "file" / "out"))
+    assert (code, out) == (1, "") and err.startswith("error: ") and err.count("\n") == 1, err
