@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from steps.inventory.listing import MAX_VOLUME_GB, PAGE_SIZE, VOLUME_QUOTA_NAME, GroupListing
+from steps.inventory.listing import MAX_VOLUME_GB, VOLUME_QUOTA_NAME, GroupListing
 
 from .cost_figures import FIGURES, PRICE_REGION, S3_LIST_DOLLARS
 from .cost_model import TB, GroupEstimate, dollars_per_tb, estimate_group, wall_seconds
@@ -80,7 +80,7 @@ class Plan:
     @property
     def list_requests(self) -> int:
         """The ListObjectsV2 requests this plan's listing made: one a page, one at least a group."""
-        return sum(max(1, -(-g.listing.objects // PAGE_SIZE)) for g in self.groups)
+        return sum(max(1, g.listing.pages) for g in self.groups)
 
     @property
     def empty_groups(self) -> list[str]:

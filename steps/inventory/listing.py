@@ -51,6 +51,7 @@ class GroupListing:
     objects: int
     bytes: int
     fingerprint: str  # sha256 (hex) of the prefix and every object's key, size and ETag, in listing order
+    pages: int = 0  # the listing's pages: on S3, its ListObjectsV2 requests (an empty prefix is one page)
 
     @property
     def volume_gb(self) -> int:
@@ -80,7 +81,7 @@ def list_group(
     prefix = group_prefix(root, group)
     pages = _s3_pages(prefix, s3_client) if prefix.startswith(S3_SCHEME) else _folder_pages(Path(prefix))
     fingerprint = hashlib.sha256(json.dumps({"prefix": prefix}).encode() + b"\n")
-    objects = total = 0
+    objects = total = pages_read = 0
     if manifest is not None:
         manifest.write("[" + json.dumps({"prefix": prefix}))
     for page in pages:
@@ -93,11 +94,12 @@ def list_group(
             page_bytes += item.size
         objects += len(page)
         total += page_bytes
+        pages_read += 1
         if on_page is not None:
             on_page(len(page), page_bytes)
     if manifest is not None:
         manifest.write("]\n")
-    return GroupListing(group, prefix, objects, total, fingerprint.hexdigest())
+    return GroupListing(group, prefix, objects, total, fingerprint.hexdigest(), pages_read)
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:

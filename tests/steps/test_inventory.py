@@ -57,6 +57,8 @@ def test_a_listing_counts_objects_and_bytes_of_its_group_only(bucket: MotoAws) -
     assert (found["30"].objects, found["30"].bytes) == (2, len(b"3000001 2 125 1000\n") + 5000)
     assert (found["31"].objects, found["31"].bytes) == (2, len(b"3100001 1 125 10\n") + 700)
     assert found["30"].prefix == f"{ROOT}/30/"
+    empty = list_group(ROOT, "33", bucket.client("s3"))
+    assert (empty.objects, empty.pages) == (0, 1)  # an empty prefix is still one request
 
 
 def test_the_fingerprint_changes_for_exactly_the_group_whose_object_changed(bucket: MotoAws) -> None:
@@ -80,7 +82,7 @@ def test_a_group_of_many_pages_lists_whole_in_one_pass(bucket: MotoAws) -> None:
     manifest = io.StringIO()
     listing = list_group(ROOT, "35", s3, manifest, on_page=lambda n, b: pages.append((n, b)))
     assert (listing.objects, listing.bytes) == (count, 2 * count)
-    assert [n for n, _ in pages] == [PAGE_SIZE, 7]
+    assert [n for n, _ in pages] == [PAGE_SIZE, 7] and listing.pages == 2  # its ListObjectsV2 requests
     written = json.loads(manifest.getvalue())
     assert written[0] == {"prefix": f"{ROOT}/35/"} and len(written) == count + 1
     assert written[1:] == sorted(written[1:])  # S3's order, stable between listings
