@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _plan_command(sub: Subcommands) -> None:
     from steps.inventory.listing import VOLUME_QUOTA_GB, VOLUME_QUOTA_NAME
 
-    from .instance_types import INSTANCE_TYPES
+    from .planning.instance_types import INSTANCE_TYPES
 
     command = _command(
         sub,
@@ -171,11 +171,11 @@ def _plan_command(sub: Subcommands) -> None:
 
 
 def _known_instance_type(text: str) -> str:
-    from .instance_types import INSTANCE_TYPES
+    from .planning.instance_types import INSTANCE_TYPES
 
     if text not in INSTANCE_TYPES:
         raise argparse.ArgumentTypeError(
-            f"{text!r} has no figures in the cost model (pipeline/instance_types.py); known: "
+            f"{text!r} has no figures in the cost model (pipeline/planning/instance_types.py); known: "
             f"{', '.join(INSTANCE_TYPES)}"
         )
     return text

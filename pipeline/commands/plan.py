@@ -20,10 +20,10 @@ S3_SCHEME = "s3://"
 
 
 def plan(args: argparse.Namespace) -> int:
-    from ..instance_types import instance_type
-    from ..parallel_listing import list_groups
     from ..parameters import pipeline_parameters
-    from ..plan import make_plan
+    from ..planning.instance_types import instance_type
+    from ..planning.parallel_listing import list_groups
+    from ..planning.plan import make_plan
 
     config = config_of(args)
     defaults = {parameter.name: parameter.default for parameter in pipeline_parameters(config)}
@@ -70,7 +70,7 @@ def _s3_client(config: PipelineConfig, threads: int) -> Any:
     from botocore.config import Config
 
     from ..aws_session import boto_session
-    from ..parallel_listing import MAX_THREADS
+    from ..planning.parallel_listing import MAX_THREADS
 
     pool = max(10, min(MAX_THREADS, threads))  # one connection a listing thread (botocore's default is 10)
     return boto_session(config).client("s3", config=Config(max_pool_connections=pool))

@@ -13,8 +13,9 @@ import botocore.session
 import pytest
 
 from pipeline.config import PipelineConfig
-from pipeline.cost_figures import FIGURES
-from pipeline.cost_model import (
+from pipeline.parameters import pipeline_parameters
+from pipeline.planning.cost_figures import FIGURES
+from pipeline.planning.cost_model import (
     cheapest_io_bound,
     compute_seconds,
     dollars_per_tb,
@@ -23,9 +24,8 @@ from pipeline.cost_model import (
     read_bytes_per_second,
     wall_seconds,
 )
-from pipeline.instance_types import INSTANCE_TYPES, SOURCES
-from pipeline.parameters import pipeline_parameters
-from pipeline.plan import duration_text, make_plan, size_text
+from pipeline.planning.instance_types import INSTANCE_TYPES, SOURCES
+from pipeline.planning.plan import duration_text, make_plan, size_text
 from steps.inventory.listing import GroupListing, volume_gb
 from tests.aws import MotoAws
 from tests.fresh_interpreter import modules_after
@@ -150,8 +150,10 @@ def test_an_input_root_given_is_listed_instead_and_a_local_folder_too(
         (tmp_path / group / "r").mkdir(parents=True)
         if size:
             (tmp_path / group / "r" / "r.dat").write_bytes(b"z" * size)
-    groups = by_group(planned(three_groups, "--input-root", str(tmp_path)))
+    local = planned(three_groups, "--input-root", str(tmp_path))
+    groups = by_group(local)
     assert [(g["objects"], g["bytes"]) for g in groups.values()] == [(1, 10), (1, 20), (0, 0)]
+    assert local["totals"]["list_requests"] == 0  # a local folder costs no S3 request
 
 
 def test_plan_imports_no_sagemaker_module(three_groups: Cli) -> None:

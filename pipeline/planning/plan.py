@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from steps.inventory.listing import MAX_VOLUME_GB, VOLUME_QUOTA_NAME, GroupListing
+from steps.inventory.listing import MAX_VOLUME_GB, S3_SCHEME, VOLUME_QUOTA_NAME, GroupListing
 
+from ..executions import render_table
 from .cost_figures import FIGURES, PRICE_REGION, S3_LIST_DOLLARS
 from .cost_model import TB, GroupEstimate, dollars_per_tb, estimate_group, wall_seconds
-from .executions import render_table
 from .instance_types import SOURCES, InstanceType
 
 FINGERPRINT_SHOWN = 12  # hex digits of a fingerprint in the table (JSON has all 64)
@@ -79,7 +79,10 @@ class Plan:
 
     @property
     def list_requests(self) -> int:
-        """The ListObjectsV2 requests this plan's listing made: one a page, one at least a group."""
+        """The ListObjectsV2 requests this plan's listing made: one a page, one at least a group; none for a
+        local folder."""
+        if not self.input_root.startswith(S3_SCHEME):
+            return 0
         return sum(max(1, g.listing.pages) for g in self.groups)
 
     @property
@@ -132,7 +135,9 @@ class Plan:
             "read and compute overlap: a step's TOTAL is its start-up, download, and the longer of the two",
             self._run_line(),
             f"this listing: {self.list_requests:,} ListObjectsV2 request(s), "
-            f"${self.list_requests * S3_LIST_DOLLARS.value:,.2f}",
+            f"${self.list_requests * S3_LIST_DOLLARS.value:,.2f}"
+            if self.input_root.startswith(S3_SCHEME)
+            else "this listing: a local folder, no S3 request",
         ]
         if self.empty_groups:
             lines.append(f"empty: {', '.join(self.empty_groups)} (no objects under the group's folder)")
