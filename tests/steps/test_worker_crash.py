@@ -103,16 +103,22 @@ def test_a_split_record_that_kills_its_worker_fails_once_as_one_record(
     assert run.summary["records_summarised"] + 1 == run.summary["records_discovered"] == 3 * 3 + 2
 
 
+# The step's command, then the loky workers still running among this process's children. A thread or a child
+# that ends while /proc is read (its entry vanishes) is not left running: it is passed over, not an error.
 WORKERS_LEFT = """
 import sys
 from pathlib import Path
 from steps.extract.command import main
 
+def read(path):
+    try:
+        return Path(path).read_bytes()
+    except (FileNotFoundError, ProcessLookupError):
+        return b""
+
 code = main(sys.argv[1:])
-children = [
-    pid for task in Path("/proc/self/task").iterdir() for pid in (task / "children").read_text().split()
-]
-commands = [Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\\0", b" ").decode() for pid in children]
+children = [pid for task in Path("/proc/self/task").iterdir() for pid in read(task / "children").split()]
+commands = [read(f"/proc/{pid.decode()}/cmdline").replace(b"\\0", b" ").decode() for pid in children]
 print(code, sum("loky" in command and "resource_tracker" not in command for command in commands))
 """
 
@@ -125,6 +131,7 @@ def test_the_step_stops_its_workers_before_it_returns(tmp_path: Path) -> None:
         write_record(folder, f"3000001_{index:04d}", "80", digital_signals("80", 2000, 1, index))
     arguments = ["--input-dir", str(tmp_path / "30"), "--output-dir", str(tmp_path / "out"), "--workers", "2"]
     done = subprocess.run(
-        [sys.executable, "-c", WORKERS_LEFT, *arguments], cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-c", WORKERS_LEFT, *arguments], cwd=ROOT, capture_output=True, text=True
     )
+    assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "0 0"  # exit code 0, no worker left
