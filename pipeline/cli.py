@@ -11,6 +11,7 @@ import io
 import math
 import sys
 import textwrap
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -343,6 +344,16 @@ def _wait_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    previous = sys.unraisablehook
+    sys.unraisablehook = interrupt_again
+    _IGNORED_INTERRUPT.clear()
+    try:
+        return _main(argv)
+    finally:
+        sys.unraisablehook = previous
+
+
+def _main(argv: list[str] | None) -> int:
     _never_fail_to_print()
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -352,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.command} runs here and takes its own options, after its name"
         )
     try:
-        return int(args.handler(args))
+        code = int(args.handler(args))
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
@@ -362,6 +373,25 @@ def main(argv: list[str] | None = None) -> int:
             raise  # a bug: its traceback is what a report needs
         print(f"error: {failure.message}", file=sys.stderr)
         return failure.exit_code
+    if _IGNORED_INTERRUPT.is_set():
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+# A Ctrl-C that landed where the interpreter could only ignore it (see ``interrupt_again``).
+_IGNORED_INTERRUPT = threading.Event()
+
+
+def interrupt_again(unraisable: Any) -> None:
+    """A Ctrl-C that lands in a weakref callback or a finaliser (an import's module lock, seen in a local run)
+    is "ignored" by the interpreter, which prints a traceback and carries on. Remember it instead, silently:
+    the command then ends as interrupted, in one line (re-raising it here could only be ignored again).
+    Anything else goes to the default hook."""
+    if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+        _IGNORED_INTERRUPT.set()
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def _never_fail_to_print() -> None:
