@@ -6,6 +6,7 @@ ETags) change; the combine step runs exactly when a group step ran; nothing else
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 from collections.abc import Mapping, Sequence
@@ -185,16 +186,10 @@ def test_an_empty_group_stops_the_execution_before_any_group_runs(aws: MotoAws, 
     for item in s3.list_objects_v2(Bucket=BUCKET, Prefix="waveform-pipeline/input/32/")["Contents"]:
         s3.delete_object(Bucket=BUCKET, Key=item["Key"])
     stderr = io.StringIO()
-    with pytest.raises(AssertionError), _redirect_stderr(stderr):
+    with pytest.raises(AssertionError), contextlib.redirect_stderr(stderr):
         service.start()
     assert f"no objects under s3://{BUCKET}/waveform-pipeline/input/32/" in stderr.getvalue()
     assert service.cache == {}
-
-
-def _redirect_stderr(stream: io.StringIO) -> Any:
-    import contextlib
-
-    return contextlib.redirect_stderr(stream)
 
 
 def test_a_schedule_and_a_cli_start_are_the_same_execution(service: Service) -> None:
