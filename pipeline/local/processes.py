@@ -43,9 +43,11 @@ from ..step_code import StepCode
 from .job_config import local_job_config, write_job_config
 from .step_process import run_step_module
 
-# The libraries the steps' code imports (see their requirements.txt), imported once by the server the step
-# processes are forked from. A library missing here costs only time; one that is not installed is skipped.
+# What the server the step processes are forked from imports once: first what makes it (and so each step
+# process, until its output goes to its log) ignore Ctrl-C, then the libraries the steps' code imports (see
+# their requirements.txt). A library missing here costs only time; one that is not installed is skipped.
 PRELOADED = (
+    "pipeline.local.ignore_interrupts",  # first: see its docstring
     "numpy",
     "pandas",
     "pyarrow.parquet",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import runpy
+import signal
 import sys
 
 
@@ -23,6 +24,8 @@ def run_step_module(
     os.dup2(descriptor, 1)
     os.dup2(descriptor, 2)
     os.close(descriptor)
+    # Ctrl-C was ignored until now (``ignore_interrupts``): from here its traceback goes to the log.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(write_through=True)  # as PYTHONUNBUFFERED=1 would have it
