@@ -21,6 +21,8 @@ DEFAULT_INPUT = Path("/opt/ml/processing/input")
 DEFAULT_OUTPUT = Path("/opt/ml/processing/output")
 
 INPUT_VERSION_OPTION = "--input-version"
+WINDOW_SECONDS_OPTION = "--window-seconds"
+DEFAULT_WINDOW_SECONDS = 60.0  # windows.parquet's window length; 0 writes no windows
 
 # What --help says, as plain text (the module's docstring is for the code's readers).
 DESCRIPTION = """\
@@ -54,6 +56,13 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         "changing it re-runs the step)",
     )
     parser.add_argument(
+        WINDOW_SECONDS_OPTION,
+        type=window_seconds,
+        default=DEFAULT_WINDOW_SECONDS,
+        metavar="SECONDS",
+        help="length of the windows of windows.parquet, in seconds (default: %(default)g); 0 writes no windows",
+    )
+    parser.add_argument(
         "--host",
         type=_host_share,
         metavar="INDEX/COUNT",
@@ -63,11 +72,14 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     return parser
 
 
-def arguments(input_dir: Any, output_dir: Any, group: Any, input_version_argument: Any) -> list[Any]:
+def arguments(
+    input_dir: Any, output_dir: Any, group: Any, input_version_argument: Any, window_seconds_argument: Any
+) -> list[Any]:
     """The command line :func:`build_parser` parses, from values or the pipeline's expressions for them.
 
     ``input_version_argument`` is ``--input-version=VALUE`` as one argument (the pipeline joins it from its
     parameter): an empty version must not become an empty argument, which CreateProcessingJob refuses.
+    ``window_seconds_argument`` is ``--window-seconds=VALUE``, joined the same way.
     Strictness is not an argument here: the combine step decides it, so changing it re-runs no group.
     """
     return [
@@ -75,6 +87,7 @@ def arguments(input_dir: Any, output_dir: Any, group: Any, input_version_argumen
         "--output-dir", output_dir,
         "--group", group,
         input_version_argument,
+        window_seconds_argument,
     ]  # fmt: skip
 
 
@@ -100,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
             workers=args.workers,
             host=share,
             input_version=args.input_version,
+            window_seconds=args.window_seconds,
             job=job_facts(job.request) if job.request else {},
         )
     except (InputFolderError, OutputWriteError) as exc:
@@ -132,6 +146,23 @@ def _host_share(text: str) -> tuple[int, int]:
     if not 0 <= share[0] < share[1]:
         raise argparse.ArgumentTypeError(f"host index {share[0]} is not within 0 ... {share[1] - 1}")
     return share
+
+
+# Longer windows are a record, not a window: a day bounds the samples a window holds in memory.
+MAX_WINDOW_SECONDS = 86_400.0
+
+
+def window_seconds(text: str) -> float:
+    """An argument type: a window length in seconds, 0 (no windows) up to a day."""
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from exc
+    if not 0 <= value <= MAX_WINDOW_SECONDS:  # NaN fails this too
+        raise argparse.ArgumentTypeError(
+            f"must be from 0 (no windows) to {MAX_WINDOW_SECONDS:g} seconds, not {text!r}"
+        )
+    return value
 
 
 def positive_int(text: str) -> int:
