@@ -108,10 +108,12 @@ def inventory_path(group: str, field: str) -> str:
     return inventory_command.property_path(group, field)
 
 
-def extract_arguments(group: str, input_version_argument: Any) -> list[Any]:
-    """An extract step's container arguments; ``input_version_argument`` (``--input-version=VALUE``) may be
-    an expression."""
-    return extract_command.arguments(RECORDS_DIR, OUTPUT_DIR, group, input_version_argument)
+def extract_arguments(group: str, input_version_argument: Any, window_seconds_argument: Any) -> list[Any]:
+    """An extract step's container arguments; ``input_version_argument`` (``--input-version=VALUE``) and
+    ``window_seconds_argument`` (``--window-seconds=VALUE``) may be expressions."""
+    return extract_command.arguments(
+        RECORDS_DIR, OUTPUT_DIR, group, input_version_argument, window_seconds_argument
+    )
 
 
 def combine_arguments(

@@ -29,7 +29,7 @@ from sagemaker.mlops.workflow.retry import (
 )
 from sagemaker.mlops.workflow.steps import CacheConfig, ProcessingStep
 
-from steps.extract.command import INPUT_VERSION_OPTION
+from steps.extract.command import DEFAULT_WINDOW_SECONDS, INPUT_VERSION_OPTION, WINDOW_SECONDS_OPTION
 from steps.inventory.command import MANIFEST_FIELD, PROPERTY_FILE, VOLUME_FIELD
 
 from .config import PipelineConfig
@@ -221,7 +221,10 @@ def extract_step(
         ),
     )
     input_version = Join(on="", values=[f"{INPUT_VERSION_OPTION}=", p.input_version])
-    arguments = extract_arguments(step.group, input_version)
+    # interim (issue 12): the window length becomes a pipeline parameter
+    arguments = extract_arguments(
+        step.group, input_version, f"{WINDOW_SECONDS_OPTION}={DEFAULT_WINDOW_SECONDS:g}"
+    )
     run = processor.run(inputs=[_code_input(context, code), records], outputs=[output], arguments=arguments)
     return _processing_step(step, run)
 

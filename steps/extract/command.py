@@ -60,7 +60,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         type=window_seconds,
         default=DEFAULT_WINDOW_SECONDS,
         metavar="SECONDS",
-        help="length of the windows of windows.parquet, in seconds (default: %(default)g); 0 writes no windows",
+        help="length of the windows of windows.parquet, in seconds (default: %(default)g); 0: no windows",
     )
     parser.add_argument(
         "--host",

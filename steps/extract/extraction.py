@@ -170,6 +170,7 @@ def extract_group(
     host: HostShare = HostShare(),  # noqa: B008 — frozen, so one shared default is safe
     input_version: str = "",
     job: dict[str, Any] | None = None,
+    window_seconds: float = 0.0,
 ) -> GroupSummary:
     """Summarise every record of a group folder into features.parquet, errors.jsonl and summary.json (which
     records ``job``, the facts of the job running it, if any)."""

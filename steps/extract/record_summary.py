@@ -181,6 +181,8 @@ def feature_rows(
                 "p05": stats.p05,
                 "p50": stats.p50,
                 "p95": stats.p95,
+                "clip_fraction": float("nan"),  # interim, until the engine computes them (issue 12)
+                "flat_fraction": float("nan"),
                 "start_time": task.start.date_time,
                 "start_time_of_day": task.start.time_of_day,
             }
