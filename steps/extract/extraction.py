@@ -24,9 +24,15 @@ from steps.contract.failure import RecordFailure
 
 from .discovery import Discovery, FolderListing, discover_folder, list_group
 from .errors import EmptyGroupError, InputFolderError, OutputWriteError, record_failure
-from .outputs import features_table, remove_output_leftovers, sorted_features, write_group_outputs
-from .record_summary import Histograms, RecordTask, rows_from_histograms, summarise_range, summarise_record
+from .outputs import (
+    features_table,
+    remove_output_leftovers,
+    sorted_features,
+    write_group_outputs,
+)
+from .record_summary import RecordTask, Summarisers, merged_rows, summarise_range, summarise_record
 from .sharding import FolderWork, HostShare, RecordWork, Work, balance, chunk_count, record_work, usable_cpus
+from .window_parts import WindowPart, parts_folder, remove_parts
 from .worker_pool import WorkerDied, run_in_workers
 
 log = logging.getLogger("steps.extract")
@@ -37,12 +43,12 @@ IN_FLIGHT_PER_WORKER = 2
 
 @dataclass
 class PartialRecord:
-    """One frame range of a split record: its histograms, to be merged with the other ranges."""
+    """One frame range of a split record: its signals' summarisers, to be merged with the other ranges."""
 
     task: RecordTask
     part: int
     parts: int
-    histograms: Histograms
+    summarisers: Summarisers
 
 
 @dataclass
@@ -55,6 +61,7 @@ class ChunkResult:
     summarised: list[str] = field(default_factory=list)
     rows: list[tuple[RecordTask, list[dict[str, Any]]]] = field(default_factory=list)  # then as tables
     tables: list[pa.Table] = field(default_factory=list)  # columnar: cheap to send back and to sort
+    window_parts: list[WindowPart] = field(default_factory=list)  # the window rows, in part files
     failures: list[RecordFailure] = field(default_factory=list)
     partials: list[PartialRecord] = field(default_factory=list)
     bytes_read: int = 0
@@ -71,6 +78,7 @@ class ChunkResult:
         self.discovered.extend(other.discovered)
         self.summarised.extend(other.summarised)
         self.tables.extend(other.tables)
+        self.window_parts.extend(other.window_parts)
         self.failures.extend(other.failures)
         self.partials.extend(other.partials)
         self.bytes_read += other.bytes_read
@@ -90,33 +98,54 @@ class ChunkResult:
         self.rows = []
 
 
-def summarise_chunk(items: list[Work], input_dir: Path, group: str) -> ChunkResult:
+@dataclass(frozen=True)
+class WindowOptions:
+    """Windows of ``seconds`` (0: none), their rows written to part files in ``parts``."""
+
+    seconds: float = 0.0
+    parts: Path | None = None
+
+    def part(self) -> WindowPart | None:
+        return WindowPart(self.parts) if self.seconds > 0 and self.parts is not None else None
+
+
+def summarise_chunk(
+    items: list[Work], input_dir: Path, group: str, windows: WindowOptions = WindowOptions()
+) -> ChunkResult:
     """Run in a worker: discover and summarise; a record that fails is reported and the chunk goes on."""
     result = ChunkResult()
+    part = windows.part()
     for item in items:
         if isinstance(item, FolderWork):
             discovery = discover_folder(item.listing, input_dir, group)  # never raises: see its boundary
             result.add_discovery(discovery)
             for task in discovery.tasks:
-                _summarise(RecordWork(task), result)
+                _summarise(RecordWork(task), result, windows.seconds, part)
         else:
-            _summarise(item, result)
+            _summarise(item, result, windows.seconds, part)
     result.table_rows()
+    if part is not None:
+        part.close()
+        result.window_parts.append(part)
     result.peak_rss_mb = peak_rss_mb()
     return result
 
 
-def _summarise(item: RecordWork, result: ChunkResult) -> None:
+def _summarise(item: RecordWork, result: ChunkResult, window_seconds: float, part: WindowPart | None) -> None:
     task = item.task
     try:
         if item.frame_end is None:
-            rows, read = summarise_record(task)
+            rows, windows, read = summarise_record(task, window_seconds)
             result.rows.append((task, rows))
+            if part is not None:
+                part.append(windows)
             result.summarised.append(task.relative_path)
         else:
-            histograms, read = summarise_range(task, item.frame_start, item.frame_end)
-            result.partials.append(PartialRecord(task, item.part, item.parts, histograms))
+            summarisers, read = summarise_range(task, item.frame_start, item.frame_end, window_seconds)
+            result.partials.append(PartialRecord(task, item.part, item.parts, summarisers))
         result.bytes_read += read
+    except OutputWriteError:
+        raise  # the output folder is at fault, not the record: the step fails with one line
     except Exception as exc:  # one record's surprise never takes the group down: it is reported instead
         result.failures.append(record_failure(task.group, task.relative_path, task.record, exc))
 
@@ -152,6 +181,8 @@ class GroupSummary:
     host_index: int
     host_count: int
     input_version: str
+    window_seconds: float  # 0: no windows
+    windows: int  # window rows written
     job: dict[str, Any]  # the job that ran this step, as its configuration says (steps.contract.job_config)
     failures: list[RecordFailure]
 
@@ -176,6 +207,13 @@ def extract_group(
     records ``job``, the facts of the job running it, if any)."""
     started = time.perf_counter()
     check_folders(input_dir, output_dir)
+    if window_seconds > 0:  # where the workers write their window rows: fail now, before any work, if not
+        try:
+            parts_folder(output_dir).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputWriteError(
+                f"cannot write the outputs to {output_dir}: {exc.strerror or exc}"
+            ) from exc
     workers = workers or usable_cpus()
     every_listing = list_group(input_dir, group)
     listings = host.take(every_listing.folders)
@@ -194,12 +232,16 @@ def extract_group(
         if workers > 1 and folder.cost > fair_share:
             discovery = discover_folder(folder.listing, input_dir, group)
             total.add_discovery(discovery)
-            items.extend(work for task in discovery.tasks for work in record_work(task, fair_share))
+            items.extend(
+                work for task in discovery.tasks for work in record_work(task, fair_share, window_seconds)
+            )
         else:
             items.append(folder)
-    for result in _run_chunks(balance(items, chunk_count(workers)), workers, input_dir, group):
+    chunks = balance(items, chunk_count(workers))
+    windows = WindowOptions(window_seconds, parts_folder(output_dir))
+    for result in _run_chunks(chunks, workers, input_dir, group, windows):
         total.merge(result)
-    _merge_partials(total)
+    _merge_partials(total, windows)
     failures = _reconciled_failures(total, group)
     # An empty group is reported once, by the first host share, not by every instance of the step.
     first_share = host.index == 0
@@ -223,14 +265,24 @@ def extract_group(
         host_index=host.index,
         host_count=host.count,
         input_version=input_version,
+        window_seconds=window_seconds,
+        windows=sum(part.rows for part in total.window_parts),
         job=job or {},
         failures=reported,
     )
     summary.seconds = time.perf_counter() - started
     try:
-        write_group_outputs(output_dir, features, reported, summary.as_json())
+        write_group_outputs(
+            output_dir,
+            features,
+            total.window_parts if window_seconds > 0 else None,
+            reported,
+            summary.as_json(),
+        )
     except OSError as exc:
         raise OutputWriteError(f"cannot write the outputs to {output_dir}: {exc.strerror or exc}") from exc
+    finally:
+        remove_parts(output_dir)
     return summary
 
 
@@ -250,7 +302,9 @@ def check_folders(input_dir: Path, output_dir: Path) -> None:
         log.info("removed %s, left by a run that did not finish", path)
 
 
-def _run_chunks(chunks: list[list[Work]], workers: int, input_dir: Path, group: str) -> Iterator[ChunkResult]:
+def _run_chunks(
+    chunks: list[list[Work]], workers: int, input_dir: Path, group: str, windows: WindowOptions
+) -> Iterator[ChunkResult]:
     """Chunks summarised in worker processes, results as they complete. With one worker, or one chunk, in this
     process (no isolation: nothing to share a crash with, and no start-up cost).
 
@@ -260,9 +314,9 @@ def _run_chunks(chunks: list[list[Work]], workers: int, input_dir: Path, group: 
     """
     if workers == 1 or len(chunks) <= 1:
         for chunk in chunks:
-            yield summarise_chunk(chunk, input_dir, group)
+            yield summarise_chunk(chunk, input_dir, group, windows)
         return
-    summarise = partial(summarise_chunk, input_dir=input_dir, group=group)
+    summarise = partial(summarise_chunk, input_dir=input_dir, group=group, windows=windows)
     suspects: list[Work] = []
     deaths: list[str] = []
     for chunk, result in run_in_workers(summarise, chunks, workers, window=IN_FLIGHT_PER_WORKER * workers):
@@ -330,33 +384,37 @@ def _worker_died(work: RecordWork, group: str, reason: str) -> ChunkResult:
     return ChunkResult(failures=[failure])
 
 
-def _merge_partials(total: ChunkResult) -> None:
+def _merge_partials(total: ChunkResult, windows: WindowOptions) -> None:
     """The split records whose frame ranges all succeeded, merged into rows; a record with a failed range is
     reported once, as failed."""
     partials: dict[str, list[PartialRecord]] = {}
     for piece in total.partials:
         partials.setdefault(piece.task.relative_path, []).append(piece)
     failed = {failure.path for failure in total.failures}
+    part = windows.part()
     for path, pieces in partials.items():
         if path in failed:
             continue
         pieces.sort(key=lambda piece: piece.part)
-        first = pieces[0]
-        task = first.task
+        task = pieces[0].task
         try:
-            if [piece.part for piece in pieces] != list(range(first.parts)):
+            if [piece.part for piece in pieces] != list(range(pieces[0].parts)):
                 raise RuntimeError(f"internal error: frame ranges of {path} missing after summarising")
-            for piece in pieces[1:]:
-                for index, histogram in piece.histograms.items():
-                    first.histograms[index].merge(histogram)
-            rows = rows_from_histograms(task, task.header.sig_len or 0, first.histograms)
+            rows, window_rows = merged_rows(
+                task, task.header.sig_len or 0, [piece.summarisers for piece in pieces], windows.seconds
+            )
         except Exception as exc:
             total.failures.append(record_failure(task.group, path, task.record, exc))
             continue
         total.rows.append((task, rows))
+        if part is not None:
+            part.append(window_rows)
         total.summarised.append(path)
     total.partials = []
     total.table_rows()
+    if part is not None:
+        part.close()
+        total.window_parts.append(part)
 
 
 def _reconciled_failures(total: ChunkResult, group: str) -> list[RecordFailure]:

@@ -27,10 +27,15 @@ from steps.contract.outputs import (
     FEATURES_FILE,
     SUMMARY_FILE,
     SUMMARY_FILES_KEY,
+    SUMMARY_WINDOWS,
+    WINDOWS_FILE,
     file_digest,
 )
 
-OUTPUT_FILES = (FEATURES_FILE, ERRORS_FILE, SUMMARY_FILE)  # in the order they are published: summary last
+from .window_parts import WindowPart, parts_folder, remove_parts, write_windows
+
+# In the order they are published: summary last. The windows file is written only when windows are asked for.
+OUTPUT_FILES = (FEATURES_FILE, WINDOWS_FILE, ERRORS_FILE, SUMMARY_FILE)
 
 
 def features_table(rows: list[dict[str, Any]]) -> pa.Table:
@@ -46,21 +51,43 @@ def sorted_features(tables: list[pa.Table]) -> pa.Table:
 
 
 def remove_output_leftovers(output_dir: Path) -> list[Path]:
-    """Temporary files a killed run left beside the outputs (ours only, by their exact name shape)."""
-    return remove_leftovers(output_dir, OUTPUT_FILES)
+    """Temporary files a killed run left beside the outputs (ours only, by their exact name shape), and the
+    window rows' part files."""
+    removed = remove_leftovers(output_dir, OUTPUT_FILES)
+    parts = parts_folder(output_dir)
+    if parts.is_dir() and not parts.is_symlink():
+        remove_parts(output_dir)
+        removed.append(parts)
+    return removed
 
 
 def write_group_outputs(
-    output_dir: Path, features: pa.Table, failures: Iterable[RecordFailure], summary: dict[str, Any]
+    output_dir: Path,
+    features: pa.Table,
+    windows: list[WindowPart] | None,
+    failures: Iterable[RecordFailure],
+    summary: dict[str, Any],
 ) -> None:
-    """The three files as one set: ``summary`` (completed with the other two's digests) vouches for them."""
+    """The files as one set: ``summary`` (completed with the others' digests) vouches for them. ``windows``:
+    the part files holding the window rows; None: no windows were asked for, and no windows file is written
+    (one a run before left is removed)."""
     if not features.schema.equals(FEATURE_SCHEMA):
         raise ValueError(f"features table does not have the agreed schema: {features.schema.names}")
-    with atomic_files(output_dir, OUTPUT_FILES) as temporaries:
+    names = tuple(name for name in OUTPUT_FILES if windows is not None or name != WINDOWS_FILE)
+    with atomic_files(output_dir, names) as temporaries:
         pq.write_table(features, temporaries[FEATURES_FILE], compression="snappy")
+        if windows is not None:
+            written = write_windows(windows, temporaries[WINDOWS_FILE])
+            if written != summary[SUMMARY_WINDOWS]:
+                raise ValueError(
+                    f"internal error: {written} window rows written, {summary[SUMMARY_WINDOWS]} counted"
+                )
         _write_errors(failures, temporaries[ERRORS_FILE])
-        digests = {name: file_digest(temporaries[name]) for name in DIGESTED_FILES}
+        digested = (*DIGESTED_FILES, WINDOWS_FILE) if windows is not None else DIGESTED_FILES
+        digests = {name: file_digest(temporaries[name]) for name in digested}
         _write_json({**summary, SUMMARY_FILES_KEY: digests}, temporaries[SUMMARY_FILE])
+    if windows is None:
+        (output_dir / WINDOWS_FILE).unlink(missing_ok=True)  # a file of an earlier run would mislead
 
 
 def _write_errors(failures: Iterable[RecordFailure], path: Path) -> None:

@@ -1,15 +1,18 @@
-"""Summarising one record (or one frame range of it): feature rows of exact statistics, one per signal."""
+"""Summarising one record (or one frame range of it): a feature row of exact statistics and quality per
+signal, and its window rows, from one streaming pass over its signal files."""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
-from steps.contract.outputs import GROUP_COLUMN
+from steps.contract.outputs import GROUP_COLUMN, WINDOW_SCHEMA
 
 from .errors import CorruptSignalError
 from .header import RecordHeader
@@ -22,8 +25,12 @@ from .signal_files import (
     iter_blocks,
     signal_files_of,
     value_bits,
+    zero_value,
 )
-from .statistics import NarrowHistogram, PhysicalStatistics, WideSignalSummary
+from .signal_summary import SignalLayout, SignalResult, SignalSummariser, window_length
+from .statistics import PhysicalStatistics
+from .wfdb_spec import SAMPLE_VALUE_RANGE
+from .window_statistics import Scale, WindowColumns
 
 
 @dataclass(frozen=True)
@@ -49,17 +56,9 @@ class RecordTask:
     start: RecordStart
     data_bytes: int  # sizes of its signal files, for balancing
 
-    @property
-    def splittable(self) -> bool:
-        """Narrow formats only: their histograms merge exactly across frame ranges."""
-        stored = [s for s in self.header.signals if s.stored_in_file]
-        return bool(stored) and self.header.sig_len is not None and all(is_narrow(s.fmt) for s in stored)
 
-
-Histograms = dict[int, NarrowHistogram]
-
-# Below this many frames, summing the 65,536-bin joint histogram's margins costs more than it saves.
-JOINT_HISTOGRAM_MIN_FRAMES = 1 << 16
+# A record summarised, or one frame range of it: each stored signal's summariser, by signal index.
+Summarisers = dict[int, SignalSummariser]
 
 
 def record_length(task: RecordTask) -> tuple[int, list[SignalFile], int]:
@@ -74,93 +73,144 @@ def record_length(task: RecordTask) -> tuple[int, list[SignalFile], int]:
     return sig_len, files, sum(size for _, size in checked)
 
 
-def summarise_record(task: RecordTask) -> tuple[list[dict[str, Any]], int]:
-    """Feature rows of a whole record, and the signal bytes read."""
+def signal_layouts(task: RecordTask, sig_len: int, window_seconds: float) -> dict[int, SignalLayout]:
+    """How each stored signal of the record is summarised."""
+    layouts = {}
+    for spec in task.header.signals:
+        if not spec.stored_in_file:
+            continue
+        fmt = spec.fmt
+        low = format_low(fmt)
+        invalid = invalid_value(fmt)
+        high = int(SAMPLE_VALUE_RANGE[fmt][1])
+        fs = float(task.header.fs) * spec.samps_per_frame
+        layouts[spec.index] = SignalLayout(
+            index=spec.index,
+            fs=fs,
+            n_samples=sig_len * spec.samps_per_frame,
+            samples_per_frame=spec.samps_per_frame,
+            skew=spec.skew,
+            narrow=is_narrow(fmt),
+            bits=value_bits(fmt),
+            low=low,
+            zero_value=zero_value(fmt) - (low if is_narrow(fmt) else 0),
+            scale=Scale(
+                gain=spec.adc_gain,
+                baseline=spec.baseline,
+                invalid=invalid,
+                clip_low=low if invalid is None else invalid + 1,
+                clip_high=high,
+            ),
+            window_length=window_length(window_seconds, fs),
+        )
+    return layouts
+
+
+def summarise_record(
+    task: RecordTask, window_seconds: float = 0.0
+) -> tuple[list[dict[str, Any]], pa.Table, int]:
+    """Feature rows of a whole record, its window rows, and the signal bytes read."""
     sig_len, files, size = record_length(task)
-    statistics: dict[int, PhysicalStatistics] = {}
+    layouts = signal_layouts(task, sig_len, window_seconds)
+    summarisers = {index: SignalSummariser(layout) for index, layout in layouts.items()}
     for signal_file in files:
-        if is_narrow(signal_file.fmt):
-            histograms = histograms_of_range(signal_file, task.header_path, 0, sig_len)
-            for spec in signal_file.signals:
-                statistics[spec.index] = histograms[spec.index].statistics(spec.adc_gain, spec.baseline)
-        else:
-            statistics.update(_wide_statistics(signal_file, task.header_path, sig_len))
-    return feature_rows(task, sig_len, statistics), size
+        _read_range(signal_file, task.header_path, 0, sig_len, summarisers)
+        for spec in signal_file.signals:
+            summarisers[spec.index].finish(last=True)
+        if not is_narrow(signal_file.fmt):
+            _second_pass(signal_file, task.header_path, sig_len, summarisers)
+    results = {index: summariser.result() for index, summariser in summarisers.items()}
+    return feature_rows(task, sig_len, results), window_table(task, layouts, results), size
 
 
-def summarise_range(task: RecordTask, frame_start: int, frame_end: int) -> tuple[Histograms, int]:
-    """Histograms of one frame range of a splittable record; merged by the caller across ranges."""
+def summarise_range(
+    task: RecordTask, frame_start: int, frame_end: int, window_seconds: float
+) -> tuple[Summarisers, int]:
+    """The summarisers of one frame range of a splittable record, to be merged in order by the caller."""
     sig_len, files, _ = record_length(task)
     if frame_end > sig_len:
         raise CorruptSignalError(
             f"frame range {frame_start}-{frame_end} beyond the record's {sig_len} frames"
         )
-    histograms: Histograms = {}
+    layouts = signal_layouts(task, sig_len, window_seconds)
+    summarisers = {
+        index: SignalSummariser(layout, frame_start * layout.samples_per_frame)
+        for index, layout in layouts.items()
+    }
     read = 0
     for signal_file in files:
-        histograms.update(histograms_of_range(signal_file, task.header_path, frame_start, frame_end))
+        _read_range(signal_file, task.header_path, frame_start, frame_end, summarisers)
+        for spec in signal_file.signals:
+            summarisers[spec.index].finish(last=frame_end == sig_len)
         read += int((frame_end - frame_start) * signal_file.frame_bytes)
-    return histograms, read
+    return summarisers, read
 
 
-def rows_from_histograms(task: RecordTask, sig_len: int, histograms: Histograms) -> list[dict[str, Any]]:
-    by_index = {spec.index: spec for spec in task.header.signals}
-    statistics = {
-        index: histogram.statistics(by_index[index].adc_gain, by_index[index].baseline)
-        for index, histogram in histograms.items()
-    }
-    return feature_rows(task, sig_len, statistics)
+def merged_rows(
+    task: RecordTask, sig_len: int, ranges: list[Summarisers], window_seconds: float
+) -> tuple[list[dict[str, Any]], pa.Table]:
+    """The rows of a record summarised in frame ranges, from their summarisers in order."""
+    first = ranges[0]
+    for following in ranges[1:]:
+        for index, summariser in following.items():
+            first[index].merge(summariser)
+    layouts = signal_layouts(task, sig_len, window_seconds)
+    results = {index: summariser.result() for index, summariser in first.items()}
+    return feature_rows(task, sig_len, results), window_table(task, layouts, results)
 
 
-def histograms_of_range(
-    signal_file: SignalFile, header_path: Path, frame_start: int, frame_end: int
-) -> Histograms:
-    fmt = signal_file.fmt
-    bits = value_bits(fmt)
-    histograms = {spec.index: NarrowHistogram(bits, format_low(fmt)) for spec in signal_file.signals}
-    ordered = [histograms[spec.index] for spec in signal_file.signals]
+def split_step(task: RecordTask, window_seconds: float) -> int | None:
+    """Frames a split of the record must fall on a multiple of (so that no window is cut), or None when the
+    record cannot be split: a wide format (two passes), skew (a signal's samples are not the file's frames),
+    or windows of no common frame boundary short enough to be useful."""
+    stored = [s for s in task.header.signals if s.stored_in_file]
+    if not stored or task.header.sig_len is None:
+        return None
+    if not all(is_narrow(s.fmt) for s in stored) or any(s.skew for s in stored):
+        return None
+    step = 1
+    for spec in stored:
+        length = window_length(window_seconds, float(task.header.fs) * spec.samps_per_frame)
+        if length:
+            frames = length // math.gcd(length, spec.samps_per_frame)
+            step = step * frames // math.gcd(step, frames)
+            if step > task.header.sig_len:
+                return None
+    return step
+
+
+def _read_range(
+    signal_file: SignalFile, header_path: Path, frame_start: int, frame_end: int, summarisers: Summarisers
+) -> None:
+    chosen = [summarisers[spec.index] for spec in signal_file.signals]
     for block in iter_blocks(signal_file, header_path, frame_start, frame_end):
-        if block.dtype == np.uint8 and block.shape[1] == 2 and len(block) >= JOINT_HISTOGRAM_MIN_FRAMES:
-            # Two 8-bit signals: one histogram of byte pairs (as uint16) is the joint histogram; its margins
-            # are the two signals' histograms. One bincount instead of two strided ones.
-            joint = np.bincount(block.view("<u2").ravel(), minlength=1 << 16).reshape(256, 256)
-            ordered[0].add_counts(joint.sum(axis=0))
-            ordered[1].add_counts(joint.sum(axis=1))
-        else:
-            for column, histogram in enumerate(ordered):
-                histogram.add_bins(block[:, column])
-    return histograms
+        for summariser, samples in zip(chosen, block, strict=True):
+            summariser.feed(samples)
 
 
-def _wide_statistics(
-    signal_file: SignalFile, header_path: Path, sig_len: int
-) -> dict[int, PhysicalStatistics]:
-    fmt = signal_file.fmt
-    summaries = [
-        WideSignalSummary(value_bits(fmt), format_low(fmt), invalid_value(fmt)) for _ in signal_file.signals
-    ]
+def _second_pass(signal_file: SignalFile, header_path: Path, sig_len: int, summarisers: Summarisers) -> None:
+    """Wide formats: the second pass of their record statistics (``statistics.WideSignalSummary``)."""
+    chosen = [summarisers[spec.index] for spec in signal_file.signals]
+    wanted = [summariser.wanted_high_bins() for summariser in chosen]
+    if not any(wanted):
+        return
+    for summariser in chosen:
+        summariser.restart()
     for block in iter_blocks(signal_file, header_path, 0, sig_len):
-        for column, summary in enumerate(summaries):
-            summary.first_pass(block[:, column])
-    wanted = [summary.wanted_high_bins() for summary in summaries]
-    if any(wanted):
-        for block in iter_blocks(signal_file, header_path, 0, sig_len):
-            for column, summary in enumerate(summaries):
-                if summary.n:
-                    summary.second_pass(block[:, column], summary.mean_digital, wanted[column])
-    return {
-        spec.index: summary.statistics(spec.adc_gain, spec.baseline)
-        for spec, summary in zip(signal_file.signals, summaries, strict=True)
-    }
+        for summariser, samples, bins in zip(chosen, block, wanted, strict=True):
+            summariser.second_pass(samples, bins)
+    for summariser, bins in zip(chosen, wanted, strict=True):
+        summariser.finish_second_pass(bins)
 
 
-def feature_rows(
-    task: RecordTask, sig_len: int, statistics: dict[int, PhysicalStatistics]
-) -> list[dict[str, Any]]:
+def feature_rows(task: RecordTask, sig_len: int, results: dict[int, SignalResult]) -> list[dict[str, Any]]:
     header = task.header
     rows = []
     for spec in header.signals:
-        stats = statistics.get(spec.index, PhysicalStatistics.empty())  # a "~" signal has no samples
+        result = results.get(spec.index)  # a "~" signal has no samples
+        stats = result.statistics if result else PhysicalStatistics.empty()
+        fs = float(header.fs) * spec.samps_per_frame
+        n_samples = sig_len * spec.samps_per_frame
         rows.append(
             {
                 GROUP_COLUMN: task.group,
@@ -170,8 +220,8 @@ def feature_rows(
                 "signal_index": spec.index,
                 "signal": spec.name,
                 "units": spec.units,
-                "fs": float(header.fs),
-                "n_samples": sig_len,
+                "fs": fs,
+                "n_samples": n_samples,
                 "duration_s": sig_len / float(header.fs),
                 "n_valid": stats.n_valid,
                 "mean": stats.mean,
@@ -181,10 +231,56 @@ def feature_rows(
                 "p05": stats.p05,
                 "p50": stats.p50,
                 "p95": stats.p95,
-                "clip_fraction": float("nan"),  # interim, until the engine computes them (issue 12)
-                "flat_fraction": float("nan"),
+                "clip_fraction": result.clip_fraction if result else math.nan,
+                "flat_fraction": result.flat_fraction if result else math.nan,
                 "start_time": task.start.date_time,
                 "start_time_of_day": task.start.time_of_day,
             }
         )
     return rows
+
+
+def window_table(
+    task: RecordTask, layouts: dict[int, SignalLayout], results: dict[int, SignalResult]
+) -> pa.Table:
+    """The record's window rows, signal by signal, as one table of ``WINDOW_SCHEMA``."""
+    names = {spec.index: spec.name for spec in task.header.signals}
+    tables = []
+    for index, result in results.items():
+        windows = result.windows
+        if windows is None or not windows.columns:
+            continue
+        columns = WindowColumns.concatenate(windows.columns)
+        count = len(columns.n_valid)
+        layout = layouts[index]
+        window_index = np.arange(windows.first_index, windows.first_index + count, dtype=np.int64)
+        lengths = np.concatenate(windows.lengths)
+        flat = np.concatenate(windows.flat)
+        n_valid = columns.n_valid
+        tables.append(
+            pa.table(
+                {
+                    GROUP_COLUMN: pa.array([task.group] * count, pa.string()),
+                    "record_set": pa.array([task.record_set] * count, pa.string()),
+                    "record": pa.array([task.record] * count, pa.string()),
+                    "kind": pa.array([task.kind] * count, pa.string()),
+                    "signal_index": pa.array(np.full(count, index, dtype=np.int32)),
+                    "signal": pa.array([names[index]] * count, pa.string()),
+                    "window_index": pa.array(window_index),
+                    "window_start_s": pa.array(window_index * layout.window_length / layout.fs),
+                    "n_samples": pa.array(lengths),
+                    "n_valid": pa.array(n_valid),
+                    "mean": pa.array(columns.mean),
+                    "std": pa.array(columns.std),
+                    "min": pa.array(columns.min),
+                    "max": pa.array(columns.max),
+                    "p05": pa.array(columns.p05),
+                    "p50": pa.array(columns.p50),
+                    "p95": pa.array(columns.p95),
+                    "clip_fraction": pa.array(columns.clip_fraction),
+                    "flat_fraction": pa.array(np.where(n_valid > 0, flat / np.maximum(n_valid, 1), np.nan)),
+                },
+                schema=WINDOW_SCHEMA,
+            )
+        )
+    return pa.concat_tables(tables) if tables else WINDOW_SCHEMA.empty_table()

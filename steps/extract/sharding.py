@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .discovery import FolderListing
-from .record_summary import RecordTask
+from .record_summary import RecordTask, split_step
 
 # A record costs its bytes plus a fixed overhead (reading and parsing its header, opening its file, building
 # rows), expressed in bytes so tiny and long records weigh on one scale: ~100 µs, the time to histogram
@@ -62,14 +62,17 @@ def chunk_count(workers: int) -> int:
     return workers * CHUNKS_PER_WORKER if workers > 1 else 1
 
 
-def record_work(task: RecordTask, fair_share: float) -> list[RecordWork]:
-    """The record whole, or cut into frame ranges of about ``fair_share`` when its format merges exactly."""
+def record_work(task: RecordTask, fair_share: float, window_seconds: float = 0.0) -> list[RecordWork]:
+    """The record whole, or cut into frame ranges of about ``fair_share`` when its summaries merge exactly:
+    a narrow format without skew, cut on frames where every signal's window ends (``split_step``)."""
     cost = task.data_bytes + RECORD_OVERHEAD_BYTES
     frames = task.header.sig_len or 0
-    if not task.splittable or cost <= fair_share or frames < 2:
+    step = split_step(task, window_seconds)
+    if step is None or cost <= fair_share or frames < 2 * step:
         return [RecordWork(task)]
-    parts = min(math.ceil(cost / fair_share), frames)
-    bounds = [frames * part // parts for part in range(parts + 1)]
+    steps = frames // step  # whole steps; the last range takes the rest
+    parts = min(math.ceil(cost / fair_share), steps)
+    bounds = [steps * part // parts * step for part in range(parts)] + [frames]
     return [RecordWork(task, bounds[p], bounds[p + 1], p, parts) for p in range(parts)]
 
 

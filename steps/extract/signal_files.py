@@ -1,4 +1,6 @@
-"""Reading WFDB signal files in blocks of frames, as digital samples or as histogram bins.
+"""Reading WFDB signal files in blocks of frames, each signal's samples apart, as digital samples or as
+histogram bins. A signal of k samples per frame gives k samples a frame, in order; skew is the summary's
+business (``signal_summary``), the reader gives the file's frames as they are.
 
 The hot formats of MIMIC-III (80 and 16) and the other byte-aligned formats are decoded here with numpy,
 straight from the file into a reused buffer: ``wfdb.rdrecord`` would allocate every sample as int and then
@@ -39,6 +41,7 @@ BLOCK_BYTES = 1 << 20
 ALIGNED_DTYPES = {"80": "u1", "16": "<i2", "61": ">i2", "160": "<u2", "24": "u1", "32": "<i4", "8": "i1"}
 # Formats read through wfdb one block at a time.
 WFDB_READ_FORMATS = {"212", "310", "311", "508", "516", "524"}
+FLAC_FORMATS = {"508", "516", "524"}
 SUPPORTED_FORMATS = set(ALIGNED_DTYPES) | WFDB_READ_FORMATS
 
 
@@ -54,6 +57,12 @@ def format_low(fmt: str) -> int:
 def invalid_value(fmt: str) -> int | None:
     value = INVALID_SAMPLE_VALUE[fmt]
     return None if value is None else int(value)
+
+
+def zero_value(fmt: str) -> int:
+    """The digital value wfdb decodes from zero bytes (what it reads past a file's end for a skewed signal):
+    the offset-binary formats' lowest value, else 0."""
+    return {"80": -(2**7), "160": -(2**15)}.get(fmt, 0)
 
 
 def value_bits(fmt: str) -> int:
@@ -80,8 +89,13 @@ class SignalFile:
         return len(self.signals)
 
     @property
+    def samples_per_frame(self) -> int:
+        """Samples a frame of the file holds, all its signals together."""
+        return sum(spec.samps_per_frame for spec in self.signals)
+
+    @property
     def frame_bytes(self) -> float:
-        return BYTES_PER_SAMPLE[self.fmt] * self.n_sig
+        return BYTES_PER_SAMPLE[self.fmt] * self.samples_per_frame
 
 
 def signal_files_of(header: RecordHeader, folder: Path) -> list[SignalFile]:
@@ -94,10 +108,15 @@ def signal_files_of(header: RecordHeader, folder: Path) -> list[SignalFile]:
             raise UnsupportedFormatError(
                 f"signal {spec.index} ({spec.name}) has unknown WFDB format {spec.fmt!r}"
             )
-        if spec.samps_per_frame != 1 or spec.skew != 0:
+        if spec.samps_per_frame < 1:
             raise UnsupportedFormatError(
-                f"signal {spec.index} ({spec.name}) uses {spec.samps_per_frame} samples per frame and skew "
-                f"{spec.skew}; only 1 sample per frame without skew is summarised"
+                f"signal {spec.index} ({spec.name}) has {spec.samps_per_frame} samples per frame"
+            )
+        if (
+            spec.skew and spec.fmt == "8"
+        ):  # wfdb marks skew's samples invalid, and format 8 has no invalid code
+            raise UnsupportedFormatError(
+                f"signal {spec.index} ({spec.name}) has skew {spec.skew} in format 8, which wfdb cannot read"
             )
         by_name.setdefault(spec.file_name, []).append(spec)
     files = []
@@ -106,6 +125,10 @@ def signal_files_of(header: RecordHeader, folder: Path) -> list[SignalFile]:
         offsets = {s.byte_offset for s in specs}
         if len(formats) != 1 or len(offsets) != 1:
             raise UnsupportedFormatError(f"signals of {name} disagree on format or byte offset")
+        if specs[0].fmt in FLAC_FORMATS and len({spec.samps_per_frame for spec in specs}) > 1:
+            raise UnsupportedFormatError(
+                f"signals of {name} (FLAC) differ in samples per frame, which a FLAC signal file cannot hold"
+            )
         files.append(SignalFile(folder / name, specs[0].fmt, tuple(specs), specs[0].byte_offset))
     return files
 
@@ -113,9 +136,9 @@ def signal_files_of(header: RecordHeader, folder: Path) -> list[SignalFile]:
 def expected_bytes(signal_file: SignalFile, sig_len: int) -> int | None:
     """Bytes the file must hold for ``sig_len`` frames (None for FLAC, whose size says nothing)."""
     fmt = signal_file.fmt
-    if fmt in {"508", "516", "524"}:
+    if fmt in FLAC_FORMATS:
         return None
-    flat = sig_len * signal_file.n_sig
+    flat = sig_len * signal_file.samples_per_frame
     if fmt == "212":
         data = math.ceil(flat * 1.5)
     elif fmt in {"310", "311"}:
@@ -141,7 +164,7 @@ def checked_length(signal_file: SignalFile, sig_len: int | None) -> tuple[int, i
 def _frames_held(signal_file: SignalFile, sig_len: int | None, size: int) -> int:
     if size == 0 and sig_len != 0:
         raise EmptyFileError(f"signal file {signal_file.path.name} is empty (0 bytes)")
-    if signal_file.fmt in {"508", "516", "524"}:
+    if signal_file.fmt in FLAC_FORMATS:
         if sig_len is None:
             raise UnsupportedFormatError(f"{signal_file.path.name}: FLAC record without a signal length")
         return sig_len
@@ -156,7 +179,7 @@ def _frames_held(signal_file: SignalFile, sig_len: int | None, size: int) -> int
         if frames != int(frames):
             raise SignalCountMismatchError(
                 f"{signal_file.path.name} holds {size} bytes, not a whole number of "
-                f"{signal_file.n_sig}-signal "
+                f"{signal_file.samples_per_frame}-sample "
                 f"frames in format {signal_file.fmt}: the header's signal count disagrees with the file"
             )
         return int(frames)
@@ -164,34 +187,48 @@ def _frames_held(signal_file: SignalFile, sig_len: int | None, size: int) -> int
     assert need is not None
     slack = 0 if signal_file.fmt in ALIGNED_DTYPES else 4  # bit-packed formats may pad their last block
     if size != need and sig_len > 0 and signal_file.fmt in ALIGNED_DTYPES:
-        per_signal = sig_len * int(BYTES_PER_SAMPLE[signal_file.fmt])
-        held, remainder = divmod(size - signal_file.byte_offset, per_signal)
-        if remainder == 0 and held != signal_file.n_sig:
+        per_sample = sig_len * int(BYTES_PER_SAMPLE[signal_file.fmt])  # a sample of every frame
+        held, remainder = divmod(size - signal_file.byte_offset, per_sample)
+        if remainder == 0 and held != signal_file.samples_per_frame:
+            held_text = (
+                f"{held} signals x {sig_len} samples"
+                if signal_file.samples_per_frame == signal_file.n_sig
+                else f"{held} samples a frame x {sig_len} frames"
+            )
             raise SignalCountMismatchError(
-                f"{signal_file.path.name} holds exactly {held} signals x {sig_len} samples in format "
-                f"{signal_file.fmt}, but the header stores {signal_file.n_sig} signals in it"
+                f"{signal_file.path.name} holds exactly {held_text} in format "
+                f"{signal_file.fmt}, but the header stores {_stored(signal_file)} in it"
             )
     if size < need:
         raise TruncatedSignalError(
-            f"{signal_file.path.name} holds {size} bytes; {signal_file.n_sig} signals x {sig_len} samples "
+            f"{signal_file.path.name} holds {size} bytes; {_stored(signal_file)} x {sig_len} samples "
             f"in format {signal_file.fmt} need {need}: the file is truncated"
         )
     if size > need + slack:
         raise SignalCountMismatchError(
-            f"{signal_file.path.name} holds {size} bytes but {signal_file.n_sig} signals x {sig_len} samples "
+            f"{signal_file.path.name} holds {size} bytes but {_stored(signal_file)} x {sig_len} samples "
             f"in format {signal_file.fmt} fill {need}: the header's signal count or length disagrees "
             "with the file"
         )
     return sig_len
 
 
+def _stored(signal_file: SignalFile) -> str:
+    """What a frame of the file holds, as messages say it: "2 signals", "3 signals (6 samples a frame)"."""
+    signals = f"{signal_file.n_sig} signal{'s' if signal_file.n_sig != 1 else ''}"
+    if signal_file.samples_per_frame == signal_file.n_sig:
+        return signals
+    return f"{signals} ({signal_file.samples_per_frame} samples a frame)"
+
+
 def iter_blocks(
     signal_file: SignalFile, header_path: Path, frame_start: int, frame_end: int
-) -> Iterator[np.ndarray]:
-    """Yield ``(frames, n_sig)`` arrays covering frames ``[frame_start, frame_end)``.
+) -> Iterator[list[np.ndarray]]:
+    """Yield, for consecutive blocks of frames covering ``[frame_start, frame_end)``, each signal's samples
+    in those frames (a 1-D array per signal, in file order; k per frame for k samples per frame).
 
     For narrow formats the values are histogram bins, ``d - format_low``; for wide ones (8, 24, 32, 524)
-    they are the digital samples themselves, as int64. A block may be a view of a buffer that the next
+    they are the digital samples themselves, as int64. An array may be a view of a buffer that the next
     block reuses: consume it (or copy it) before asking for the next.
     """
     if signal_file.fmt in ALIGNED_DTYPES:
@@ -200,16 +237,29 @@ def iter_blocks(
         yield from _wfdb_blocks(signal_file, header_path, frame_start, frame_end)
 
 
+def _by_signal(signal_file: SignalFile, frames: np.ndarray) -> list[np.ndarray]:
+    """Each signal's samples of a block of frames, ``frames`` holding a row a frame."""
+    if signal_file.n_sig == 1:
+        return [frames.reshape(-1)]
+    signals = []
+    column = 0
+    for spec in signal_file.signals:
+        width = spec.samps_per_frame
+        signals.append(frames[:, column : column + width].reshape(-1))
+        column += width
+    return signals
+
+
 def _frames_per_block(frame_bytes: float) -> int:
     return max(1, int(BLOCK_BYTES // max(frame_bytes, 1)))
 
 
-def _aligned_blocks(signal_file: SignalFile, frame_start: int, frame_end: int) -> Iterator[np.ndarray]:
+def _aligned_blocks(signal_file: SignalFile, frame_start: int, frame_end: int) -> Iterator[list[np.ndarray]]:
     fmt = signal_file.fmt
-    n_sig = signal_file.n_sig
+    width = signal_file.samples_per_frame
     dtype = np.dtype(ALIGNED_DTYPES[fmt])
     sample_bytes = 3 if fmt == "24" else dtype.itemsize
-    frame_bytes = sample_bytes * n_sig
+    frame_bytes = sample_bytes * width
     block_frames = _frames_per_block(frame_bytes)
     buffer = bytearray(min(block_frames, max(frame_end - frame_start, 1)) * frame_bytes)
     view = memoryview(buffer)
@@ -217,7 +267,7 @@ def _aligned_blocks(signal_file: SignalFile, frame_start: int, frame_end: int) -
     if fmt == "8":  # first differences: absolute values need every frame before, and the initial values
         if frame_start != 0:
             raise CorruptSignalError("format 8 can only be read from its first frame")
-        carry = np.array([s.init_value or 0 for s in signal_file.signals], dtype=np.int64)
+        carry = [s.init_value or 0 for s in signal_file.signals]
     try:
         handle = open(signal_file.path, "rb")  # noqa: SIM115 — closed in the finally below, across yields
     except OSError as exc:
@@ -236,66 +286,86 @@ def _aligned_blocks(signal_file: SignalFile, frame_start: int, frame_end: int) -
             raw = np.frombuffer(
                 buffer, dtype=np.uint8 if fmt == "24" else dtype, count=want // dtype.itemsize
             )
-            yield _decode_aligned(fmt, raw, n_sig, carry)
+            if carry is None:
+                yield _by_signal(signal_file, _decode_aligned(fmt, raw, width))
+            else:
+                yield _accumulated(_by_signal(signal_file, raw.reshape(-1, width)), carry)
             frame += frames
     finally:
         handle.close()
 
 
-def _decode_aligned(fmt: str, raw: np.ndarray, n_sig: int, carry: np.ndarray | None) -> np.ndarray:
+def _decode_aligned(fmt: str, raw: np.ndarray, width: int) -> np.ndarray:
+    """A block of frames, a row a frame: histogram bins (narrow formats) or digital samples (24, 32)."""
     if fmt == "80":
-        return raw.reshape(-1, n_sig)  # offset binary: the stored byte is already d + 128
+        return raw.reshape(-1, width)  # offset binary: the stored byte is already d + 128
     if fmt == "160":
-        return raw.reshape(-1, n_sig)  # offset binary: d + 32768
+        return raw.reshape(-1, width)  # offset binary: d + 32768
     if fmt in {"16", "61"}:
         # Two's complement to offset binary: flipping the sign bit adds 32768.
         native = raw.astype("<i2", copy=False) if fmt == "61" else raw
-        return (native.view(np.uint16) ^ np.uint16(0x8000)).reshape(-1, n_sig)
+        return (native.view(np.uint16) ^ np.uint16(0x8000)).reshape(-1, width)
     if fmt == "32":
-        return raw.astype(np.int64).reshape(-1, n_sig)
+        return raw.astype(np.int64).reshape(-1, width)
     if fmt == "24":
         triplets = raw.reshape(-1, 3).astype(np.int64)
         value = triplets[:, 0] | (triplets[:, 1] << 8) | (triplets[:, 2] << 16)
         value -= (value & 0x800000) << 1  # sign-extend 24 bits
-        return value.reshape(-1, n_sig)
-    if fmt == "8":
-        assert carry is not None
-        differences = raw.reshape(-1, n_sig).astype(np.int64)
-        absolute = np.cumsum(differences, axis=0) + carry
+        return value.reshape(-1, width)
+    raise UnsupportedFormatError(f"format {fmt} is not byte-aligned")
+
+
+def _accumulated(differences: list[np.ndarray], carry: list[int]) -> list[np.ndarray]:
+    """Format 8: each signal's absolute samples from its first differences, continuing from ``carry`` (the
+    last absolute value of each signal so far, updated)."""
+    signals = []
+    for index, difference in enumerate(differences):
+        absolute = np.cumsum(difference.astype(np.int64)) + carry[index]
         # wfdb accumulates in int32; wrap the same way so a pathological file reads as wfdb reads it.
         absolute = absolute.astype(np.int32).astype(np.int64)
-        carry[:] = absolute[-1]
-        return absolute
-    raise UnsupportedFormatError(f"format {fmt} is not byte-aligned")
+        if len(absolute):
+            carry[index] = int(absolute[-1])
+        signals.append(absolute)
+    return signals
 
 
 def _wfdb_blocks(
     signal_file: SignalFile, header_path: Path, frame_start: int, frame_end: int
-) -> Iterator[np.ndarray]:
+) -> Iterator[list[np.ndarray]]:
     import wfdb  # only the bit-packed and FLAC formats need wfdb's reader
 
     fmt = signal_file.fmt
     narrow = is_narrow(fmt)
     low = format_low(fmt)
     channels = [spec.index for spec in signal_file.signals]
-    block_frames = max(1, _frames_per_block(max(signal_file.frame_bytes, 2 * signal_file.n_sig)))
+    block_frames = max(1, _frames_per_block(max(signal_file.frame_bytes, 2 * signal_file.samples_per_frame)))
     record_path = str(header_path.with_suffix(""))
     frame = frame_start
     while frame < frame_end:
         stop = min(frame + block_frames, frame_end)
         try:
             record = wfdb.rdrecord(
-                record_path, sampfrom=frame, sampto=stop, channels=channels, physical=False, return_res=32
+                record_path,
+                sampfrom=frame,
+                sampto=stop,
+                channels=channels,
+                physical=False,
+                smooth_frames=False,
+                ignore_skew=True,  # the summary applies skew to the file's frames, as wfdb does
+                return_res=32,
             )
-        except (ValueError, RuntimeError, OSError) as exc:
+        except (ValueError, RuntimeError, OSError, KeyError, IndexError) as exc:
             raise CorruptSignalError(
                 f"{signal_file.path.name}: wfdb cannot read format {fmt}: {exc}"
             ) from exc
-        digital = np.asarray(record.d_signal, dtype=np.int64)
-        if digital.shape != (stop - frame, len(channels)):
-            raise TruncatedSignalError(
-                f"{signal_file.path.name} ended early: {digital.shape[0]} of {stop - frame} frames "
-                f"at frame {frame}"
-            )
-        yield digital - low if narrow else digital
+        signals = []
+        for spec, samples in zip(signal_file.signals, record.e_d_signal, strict=True):
+            digital = np.asarray(samples, dtype=np.int64)
+            if len(digital) != (stop - frame) * spec.samps_per_frame:
+                raise TruncatedSignalError(
+                    f"{signal_file.path.name} ended early: {len(digital) // spec.samps_per_frame} of "
+                    f"{stop - frame} frames at frame {frame}"
+                )
+            signals.append(digital - low if narrow else digital)
+        yield signals
         frame = stop

@@ -57,7 +57,8 @@ def test_block_decoding_equals_wfdb_digital_samples(
     assert isinstance(header, RecordHeader)
     (signal_file,) = signal_files_of(header, tmp_path)
     expected = wfdb.rdrecord(str(header_path.with_suffix("")), physical=False).d_signal.astype(np.int64)
-    blocks = [block.astype(np.int64) for block in iter_blocks(signal_file, header_path, 0, 1001)]  # copies
+    blocks = [np.stack([signal.astype(np.int64) for signal in block], axis=1)  # copies
+              for block in iter_blocks(signal_file, header_path, 0, 1001)]  # fmt: skip
     decoded = np.concatenate(blocks)
     if is_narrow(fmt):
         decoded = decoded + format_low(fmt)
@@ -97,11 +98,14 @@ def test_all_invalid_signal_gives_nan_statistics(tmp_path: Path, extract: Extrac
     assert all(np.isnan(dead[c]) for c in ["mean", "std", "min", "max", "p05", "p50", "p95"])
 
 
-def test_samples_per_frame_above_one_is_rejected_with_a_reason(tmp_path: Path, extract: Extract) -> None:
+def test_flac_signals_of_different_rates_in_one_file_are_refused_with_a_reason(
+    tmp_path: Path, extract: Extract
+) -> None:
+    """A FLAC file holds signals of one rate (wfdb reads no other); a header saying otherwise is refused."""
     folder = tmp_path / "30" / "3000005"
     folder.mkdir(parents=True)
-    (folder / "spf.dat").write_bytes(bytes(range(256)) * 4)
-    (folder / "spf.hea").write_text("spf 2 125 256\nspf.dat 80x2 100/mV II\nspf.dat 80x2 100/mV V\n")
+    (folder / "spf.dat").write_bytes(b"fLaC" + bytes(60))
+    (folder / "spf.hea").write_text("spf 2 125 256\nspf.dat 516x2 100/mV II\nspf.dat 516 100/mV V\n")
     run = extract(tmp_path / "30")
     assert [(e["record"], e["error"]) for e in run.errors] == [("spf", "unsupported_format")]
     assert "samples per frame" in run.errors[0]["message"]

@@ -45,12 +45,12 @@ def test_a_failed_write_leaves_the_previous_file_and_no_partial(tmp_path: Path) 
 def test_features_with_another_schema_are_refused(tmp_path: Path) -> None:
     wrong = features_table([]).drop_columns(["start_time"])
     with pytest.raises(ValueError, match="schema"):
-        write_group_outputs(tmp_path, wrong, [], {"group": "30"})
+        write_group_outputs(tmp_path, wrong, None, [], {"group": "30"})
     assert list(tmp_path.iterdir()) == []
 
 
 def test_the_summary_names_the_other_two_files_by_size_and_digest(tmp_path: Path) -> None:
-    write_group_outputs(tmp_path, features_table([]), [FAILURE], {"group": "30"})
+    write_group_outputs(tmp_path, features_table([]), None, [FAILURE], {"group": "30"})
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["group"] == "30"
     assert summary[SUMMARY_FILES_KEY] == {
@@ -60,14 +60,16 @@ def test_the_summary_names_the_other_two_files_by_size_and_digest(tmp_path: Path
 
 
 def test_a_run_that_fails_while_writing_replaces_none_of_the_three(tmp_path: Path) -> None:
-    write_group_outputs(tmp_path, features_table([]), [], {"group": "30", "run": 1})
+    write_group_outputs(tmp_path, features_table([]), None, [], {"group": "30", "run": 1})
     before = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
 
     class Unserialisable:
         pass
 
     with pytest.raises(TypeError):  # the summary fails after features and errors were written
-        write_group_outputs(tmp_path, features_table([]), [FAILURE], {"group": "30", "bad": Unserialisable()})
+        write_group_outputs(
+            tmp_path, features_table([]), None, [FAILURE], {"group": "30", "bad": Unserialisable()}
+        )
     assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == before
 
 
@@ -89,7 +91,7 @@ def test_leftovers_of_a_killed_run_are_ours_only(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("umask_027")
 def test_outputs_get_the_modes_of_the_umask(tmp_path: Path) -> None:
-    write_group_outputs(tmp_path / "new", features_table([]), [], {"group": "30"})
+    write_group_outputs(tmp_path / "new", features_table([]), None, [], {"group": "30"})
     assert stat.S_IMODE((tmp_path / "new").stat().st_mode) == 0o750
     for path in (tmp_path / "new").iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o640, path.name
@@ -112,6 +114,7 @@ def test_outputs_of_a_rerun_replace_whole_files(real_data: Path, extract: Extrac
         "errors.jsonl",
         "features.parquet",
         "summary.json",
+        "windows.parquet",
     ]
 
 

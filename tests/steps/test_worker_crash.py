@@ -20,7 +20,7 @@ import pytest
 
 from scripts.sample_data.records import digital_signals, write_record
 from steps.extract import extraction
-from steps.extract.extraction import ChunkResult
+from steps.extract.extraction import ChunkResult, WindowOptions
 from steps.extract.extraction import summarise_chunk as real_summarise_chunk
 from steps.extract.sharding import FolderWork, RecordWork, Work
 from tests.paths import ROOT
@@ -39,16 +39,16 @@ def reaches_culprit(items: list[Work]) -> bool:
     return False
 
 
-def killed_by_oom(items: list[Work], input_dir: Path, group: str) -> ChunkResult:
+def killed_by_oom(items: list[Work], input_dir: Path, group: str, windows: WindowOptions) -> ChunkResult:
     if reaches_culprit(items):
         os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer does
-    return real_summarise_chunk(items, input_dir, group)
+    return real_summarise_chunk(items, input_dir, group, windows)
 
 
-def segfaulting(items: list[Work], input_dir: Path, group: str) -> ChunkResult:
+def segfaulting(items: list[Work], input_dir: Path, group: str, windows: WindowOptions) -> ChunkResult:
     if reaches_culprit(items):
         ctypes.string_at(0)  # a genuine segmentation fault, as a bug in native code gives
-    return real_summarise_chunk(items, input_dir, group)
+    return real_summarise_chunk(items, input_dir, group, windows)
 
 
 def write_group(root: Path, record_sets: int = 12) -> Path:
