@@ -135,10 +135,10 @@ def _summarise(item: RecordWork, result: ChunkResult, window_seconds: float, par
     task = item.task
     try:
         if item.frame_end is None:
-            rows, windows, read = summarise_record(task, window_seconds)
+            rows, read = summarise_record(task, window_seconds, part.batch if part is not None else None)
             result.rows.append((task, rows))
             if part is not None:
-                part.append(windows)
+                part.flush_if_full()
             result.summarised.append(task.relative_path)
         else:
             summarisers, read = summarise_range(task, item.frame_start, item.frame_end, window_seconds)
@@ -400,15 +400,15 @@ def _merge_partials(total: ChunkResult, windows: WindowOptions) -> None:
         try:
             if [piece.part for piece in pieces] != list(range(pieces[0].parts)):
                 raise RuntimeError(f"internal error: frame ranges of {path} missing after summarising")
-            rows, window_rows = merged_rows(
-                task, task.header.sig_len or 0, [piece.summarisers for piece in pieces], windows.seconds
-            )
+            ranges = [piece.summarisers for piece in pieces]
+            batch = part.batch if part is not None else None
+            rows = merged_rows(task, task.header.sig_len or 0, ranges, windows.seconds, batch)
         except Exception as exc:
             total.failures.append(record_failure(task.group, path, task.record, exc))
             continue
         total.rows.append((task, rows))
         if part is not None:
-            part.append(window_rows)
+            part.flush_if_full()
         total.summarised.append(path)
     total.partials = []
     total.table_rows()

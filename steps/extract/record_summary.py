@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
-from steps.contract.outputs import GROUP_COLUMN, WINDOW_SCHEMA
+from steps.contract.outputs import GROUP_COLUMN
 
 from .errors import CorruptSignalError
 from .header import RecordHeader
@@ -30,6 +29,7 @@ from .signal_files import (
 from .signal_summary import SignalLayout, SignalResult, SignalSummariser, window_length
 from .statistics import PhysicalStatistics
 from .wfdb_spec import SAMPLE_VALUE_RANGE
+from .window_parts import WindowBatch
 from .window_statistics import Scale, WindowColumns
 
 
@@ -107,9 +107,9 @@ def signal_layouts(task: RecordTask, sig_len: int, window_seconds: float) -> dic
 
 
 def summarise_record(
-    task: RecordTask, window_seconds: float = 0.0
-) -> tuple[list[dict[str, Any]], pa.Table, int]:
-    """Feature rows of a whole record, its window rows, and the signal bytes read."""
+    task: RecordTask, window_seconds: float = 0.0, windows: WindowBatch | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """Feature rows of a whole record and the signal bytes read; its window rows go to ``windows``."""
     sig_len, files, size = record_length(task)
     layouts = signal_layouts(task, sig_len, window_seconds)
     summarisers = {index: SignalSummariser(layout) for index, layout in layouts.items()}
@@ -120,7 +120,9 @@ def summarise_record(
         if not is_narrow(signal_file.fmt):
             _second_pass(signal_file, task.header_path, sig_len, summarisers)
     results = {index: summariser.result() for index, summariser in summarisers.items()}
-    return feature_rows(task, sig_len, results), window_table(task, layouts, results), size
+    if windows is not None:
+        window_rows(task, layouts, results, windows)
+    return feature_rows(task, sig_len, results), size
 
 
 def summarise_range(
@@ -147,16 +149,23 @@ def summarise_range(
 
 
 def merged_rows(
-    task: RecordTask, sig_len: int, ranges: list[Summarisers], window_seconds: float
-) -> tuple[list[dict[str, Any]], pa.Table]:
-    """The rows of a record summarised in frame ranges, from their summarisers in order."""
+    task: RecordTask,
+    sig_len: int,
+    ranges: list[Summarisers],
+    window_seconds: float,
+    windows: WindowBatch | None,
+) -> list[dict[str, Any]]:
+    """The rows of a record summarised in frame ranges, from their summarisers in order; its window rows go
+    to ``windows``."""
     first = ranges[0]
     for following in ranges[1:]:
         for index, summariser in following.items():
             first[index].merge(summariser)
     layouts = signal_layouts(task, sig_len, window_seconds)
     results = {index: summariser.result() for index, summariser in first.items()}
-    return feature_rows(task, sig_len, results), window_table(task, layouts, results)
+    if windows is not None:
+        window_rows(task, layouts, results, windows)
+    return feature_rows(task, sig_len, results)
 
 
 def split_step(task: RecordTask, window_seconds: float) -> int | None:
@@ -240,13 +249,21 @@ def feature_rows(task: RecordTask, sig_len: int, results: dict[int, SignalResult
     return rows
 
 
-def window_table(
-    task: RecordTask, layouts: dict[int, SignalLayout], results: dict[int, SignalResult]
-) -> pa.Table:
-    """The record's window rows, signal by signal, as one table of ``WINDOW_SCHEMA``."""
+def window_rows(
+    task: RecordTask, layouts: dict[int, SignalLayout], results: dict[int, SignalResult], batch: WindowBatch
+) -> None:
+    """Add the record's window rows, signal by signal, to ``batch``."""
     names = {spec.index: spec.name for spec in task.header.signals}
-    tables = []
     for index, result in results.items():
+        name = names[index]
+        if result.whole_window:
+            stats = result.statistics
+            keys = (task.group, task.record_set, task.record, task.kind, index, name)
+            batch.add_row(
+                (*keys, 0, 0.0, result.whole_window, stats.n_valid, stats.mean, stats.std, stats.min,
+                 stats.max, stats.p05, stats.p50, stats.p95, result.clip_fraction, result.flat_fraction)
+            )  # fmt: skip
+            continue
         windows = result.windows
         if windows is None or not windows.columns:
             continue
@@ -254,33 +271,24 @@ def window_table(
         count = len(columns.n_valid)
         layout = layouts[index]
         window_index = np.arange(windows.first_index, windows.first_index + count, dtype=np.int64)
-        lengths = np.concatenate(windows.lengths)
         flat = np.concatenate(windows.flat)
         n_valid = columns.n_valid
-        tables.append(
-            pa.table(
-                {
-                    GROUP_COLUMN: pa.array([task.group] * count, pa.string()),
-                    "record_set": pa.array([task.record_set] * count, pa.string()),
-                    "record": pa.array([task.record] * count, pa.string()),
-                    "kind": pa.array([task.kind] * count, pa.string()),
-                    "signal_index": pa.array(np.full(count, index, dtype=np.int32)),
-                    "signal": pa.array([names[index]] * count, pa.string()),
-                    "window_index": pa.array(window_index),
-                    "window_start_s": pa.array(window_index * layout.window_length / layout.fs),
-                    "n_samples": pa.array(lengths),
-                    "n_valid": pa.array(n_valid),
-                    "mean": pa.array(columns.mean),
-                    "std": pa.array(columns.std),
-                    "min": pa.array(columns.min),
-                    "max": pa.array(columns.max),
-                    "p05": pa.array(columns.p05),
-                    "p50": pa.array(columns.p50),
-                    "p95": pa.array(columns.p95),
-                    "clip_fraction": pa.array(columns.clip_fraction),
-                    "flat_fraction": pa.array(np.where(n_valid > 0, flat / np.maximum(n_valid, 1), np.nan)),
-                },
-                schema=WINDOW_SCHEMA,
-            )
+        batch.add_columns(
+            count,
+            (task.group, task.record_set, task.record, task.kind, index, name),
+            {
+                "window_index": window_index,
+                "window_start_s": window_index * layout.window_length / layout.fs,
+                "n_samples": np.concatenate(windows.lengths),
+                "n_valid": n_valid,
+                "mean": columns.mean,
+                "std": columns.std,
+                "min": columns.min,
+                "max": columns.max,
+                "p05": columns.p05,
+                "p50": columns.p50,
+                "p95": columns.p95,
+                "clip_fraction": columns.clip_fraction,
+                "flat_fraction": np.where(n_valid > 0, flat / np.maximum(n_valid, 1), np.nan),
+            },
         )
-    return pa.concat_tables(tables) if tables else WINDOW_SCHEMA.empty_table()

@@ -36,62 +36,96 @@ class Runs:
     last_length: int
 
 
+# Below this many samples one run-length encoding is cheaper than ruling blocks out first.
+_SHORT = 4096
+_EMPTY = np.zeros(0, dtype=np.int64)
+
+
 def long_runs(samples: np.ndarray, min_run: int) -> Runs:
     """The runs of ``samples`` (1-D, any integer dtype) of at least ``min_run`` equal values."""
     n = len(samples)
-    empty = np.zeros(0, dtype=np.int64)
     if n == 0:
-        return Runs(empty, empty, empty, 0, 0)
-    changes = samples[1:] != samples[:-1]  # changes[i]: samples i and i + 1 differ
-    if not changes.any():
-        whole = np.array([0], dtype=np.int64), np.array([n], dtype=np.int64)
-        if n >= min_run:
-            return Runs(*whole, samples[:1].astype(np.int64), n, n)
-        return Runs(empty, empty, empty, n, n)
-    first_length = int(np.argmax(changes)) + 1
-    last_length = n - (len(changes) - int(np.argmax(changes[::-1])))
-    starts, ends = _runs_at_least(changes, n, min_run)
+        return Runs(_EMPTY, _EMPTY, _EMPTY, 0, 0)
+    half = min_run // 2  # a run of >= min_run samples spans an aligned block of half + 1 equal samples
+    if n <= _SHORT or half < 2:
+        starts, ends, first, last = _encode(samples, 0, min_run)
+        return Runs(starts, ends, samples[starts].astype(np.int64), first, last)
+    first_length = _run_length(samples)
+    if first_length == n:
+        return _one_run(samples, n, min_run)
+    last_length = _run_length(samples[::-1])
+    starts, ends = _runs_at_least(samples, min_run, half)
     return Runs(starts, ends, samples[starts].astype(np.int64), first_length, last_length)
 
 
-def _runs_at_least(changes: np.ndarray, n: int, min_run: int) -> tuple[np.ndarray, np.ndarray]:
-    """Starts and ends of the runs of at least ``min_run`` samples, given the comparisons of neighbours."""
-    half = (
-        min_run // 2
-    )  # a run of >= min_run samples has >= min_run - 1 >= 2 * half - 1 unchanged comparisons
-    if half < 2 or len(changes) < 4 * half:
-        return _encode(changes, 0, n, min_run)
-    blocks = len(changes) // half
-    quiet = np.flatnonzero(~changes[: blocks * half].reshape(blocks, half).any(axis=1))
+def _one_run(samples: np.ndarray, n: int, min_run: int) -> Runs:
+    if n >= min_run:
+        return Runs(np.array([0]), np.array([n]), samples[:1].astype(np.int64), n, n)
+    return Runs(_EMPTY, _EMPTY, _EMPTY, n, n)
+
+
+def _run_length(samples: np.ndarray) -> int:
+    """How many samples from the first equal it, looking at a short prefix first: a waveform changes within
+    a few samples."""
+    for size in (64, len(samples)):
+        head = samples[:size]
+        changed = np.flatnonzero(head != samples[0])
+        if len(changed):
+            return int(changed[0])
+    return len(samples)
+
+
+def _runs_at_least(samples: np.ndarray, min_run: int, half: int) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and ends of the runs of at least ``min_run`` samples.
+
+    Block ``j`` is samples ``[j half, (j + 1) half]``; a run of ``min_run`` (>= 2 half) equal samples covers a
+    whole block, whose ends are then equal. Blocks whose ends differ are ruled out from every ``half``-th
+    sample alone; the few left are checked whole, and runs are encoded around the quiet ones."""
+    blocks = (len(samples) - 1) // half
+    coarse = samples[: blocks * half + 1 : half]
+    candidates = np.flatnonzero(coarse[1:] == coarse[:-1])
+    if len(candidates) * half > len(samples) // 4:  # a flat signal: encoding it whole is as cheap
+        starts, ends, _, _ = _encode(samples, 0, min_run)
+        return starts, ends
+    if len(candidates) == 0:
+        return _EMPTY, _EMPTY
+    inside = samples[candidates[:, None] * half + np.arange(half + 1)]
+    quiet = candidates[(inside == inside[:, :1]).all(axis=1)]
     if len(quiet) == 0:
-        return _encode(changes[:0], 0, 0, min_run)
-    # Consecutive quiet blocks form one place; its runs lie within one block on either side of it.
+        return _EMPTY, _EMPTY
+    # Consecutive quiet blocks form one place; its runs end within the block on either side of it.
     breaks = np.flatnonzero(np.diff(quiet) > 1)
     firsts = np.concatenate(([quiet[0]], quiet[breaks + 1]))
     lasts = np.concatenate((quiet[breaks], [quiet[-1]]))
     if len(firsts) > _MAX_CANDIDATE_REGIONS:
-        return _encode(changes, 0, n, min_run)
-    found = [
-        _encode(changes[lo:hi], lo, hi + 1, min_run)
-        for lo, hi in zip(
-            np.maximum((firsts - 1) * half, 0).tolist(),
-            np.minimum((lasts + 2) * half, len(changes)).tolist(),
-            strict=True,
-        )
-    ]
+        starts, ends, _, _ = _encode(samples, 0, min_run)
+        return starts, ends
+    found = []
+    for lo, hi in zip(
+        np.maximum((firsts - 1) * half, 0).tolist(),
+        np.minimum((lasts + 2) * half + 1, len(samples)).tolist(),
+        strict=True,
+    ):
+        starts, ends, _, _ = _encode(samples[lo:hi], lo, min_run)
+        # A run cut by the place's edge (not the stretch's) is shorter than min_run: never kept.
+        found.append((starts, ends))
     starts = np.concatenate([f[0] for f in found])
     ends = np.concatenate([f[1] for f in found])
     starts, unique = np.unique(starts, return_index=True)  # neighbouring places may overlap by a block
     return starts, ends[unique]
 
 
-def _encode(changes: np.ndarray, offset: int, stop: int, min_run: int) -> tuple[np.ndarray, np.ndarray]:
-    """Runs of samples ``[offset, stop)`` (``changes`` compares their neighbours) of at least ``min_run``."""
-    where = np.flatnonzero(changes) + (offset + 1)
-    starts = np.concatenate(([offset], where))
-    ends = np.concatenate((where, [stop]))
+def _encode(samples: np.ndarray, offset: int, min_run: int) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Runs of ``samples`` (which start at ``offset``) of at least ``min_run``, and the lengths of the first
+    and last runs: a plain run-length encoding."""
+    n = len(samples)
+    where = np.flatnonzero(samples[1:] != samples[:-1]) + 1  # where a new run starts
+    starts = np.concatenate(([0], where))
+    ends = np.concatenate((where, [n]))
     long = (ends - starts) >= min_run
-    return starts[long].astype(np.int64), ends[long].astype(np.int64)
+    first = int(where[0]) if len(where) else n
+    last = n - int(where[-1]) if len(where) else n
+    return (starts[long] + offset).astype(np.int64), (ends[long] + offset).astype(np.int64), first, last
 
 
 @dataclass(frozen=True)

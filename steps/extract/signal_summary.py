@@ -98,6 +98,7 @@ class SignalResult:
     clip_fraction: float
     flat_fraction: float
     windows: SignalWindows | None
+    whole_window: int = 0  # > 0: the signal is one window of this many samples, whose rows are the record's
 
 
 class SignalSummariser:
@@ -150,10 +151,9 @@ class SignalSummariser:
             if len(self.pending):
                 raise CorruptSignalError("internal error: a frame range ends inside a window")
             return
-        padding = self.layout.padding()
-        if len(padding):
+        if self.layout.skew:
             self.to_skip = 0
-            self.feed(padding)
+            self.feed(self.layout.padding())
         if len(self.pending):
             whole = self.windows is not None and not self.windows.columns and self.first_sample == 0
             self._take(self.pending, windows=0 if whole else 1, partial=True)
@@ -242,10 +242,9 @@ class SignalSummariser:
         self.to_skip = self.layout.skipped if self.first_sample == 0 else 0
 
     def finish_second_pass(self, wanted: set[int]) -> None:
-        padding = self.layout.padding()
-        if len(padding):
+        if self.layout.skew:
             self.to_skip = 0
-            self.second_pass(padding, wanted)
+            self.second_pass(self.layout.padding(), wanted)
 
     def result(self) -> SignalResult:
         layout = self.layout
@@ -266,30 +265,10 @@ class SignalSummariser:
         clip_fraction = clip / valid if valid else math.nan
         flat_fraction = flat / valid if valid else math.nan
         windows = self.windows
-        if windows is not None and not windows.columns and self.seen:
-            # One window holding the whole signal: its statistics are the record's.
-            windows.columns.append(_one_window(statistics, clip_fraction))
-            windows.flat.append(np.array([flat], dtype=np.int64))
-            windows.lengths.append(np.array([self.seen], dtype=np.int64))
-        return SignalResult(statistics, clip_fraction, flat_fraction, windows)
+        # One window holding the whole signal: its statistics are the record's.
+        whole = windows is not None and not windows.columns and self.seen > 0
+        return SignalResult(statistics, clip_fraction, flat_fraction, windows, self.seen if whole else 0)
 
     def wanted_high_bins(self) -> set[int]:
         assert self.wide is not None
         return self.wide.wanted_high_bins()
-
-
-def _one_window(statistics: PhysicalStatistics, clip_fraction: float) -> WindowColumns:
-    def column(value: float) -> np.ndarray:
-        return np.array([value], dtype=np.float64)
-
-    return WindowColumns(
-        n_valid=np.array([statistics.n_valid], dtype=np.int64),
-        mean=column(statistics.mean),
-        std=column(statistics.std),
-        min=column(statistics.min),
-        max=column(statistics.max),
-        p05=column(statistics.p05),
-        p50=column(statistics.p50),
-        p95=column(statistics.p95),
-        clip_fraction=column(clip_fraction),
-    )

@@ -122,22 +122,14 @@ def _columns(
 ) -> WindowColumns:
     assert callable(order_statistics)
     safe = np.maximum(n, 1)
-    plans = [_percentile_plan(safe, percent) for percent in PERCENTILES]
-    ranks = np.stack(
-        [
-            np.zeros_like(safe),
-            safe - 1,
-            *(rank for previous, following, _ in plans for rank in (previous, following)),
-        ],
-        axis=1,
-    )
+    first, second, gamma = _percentile_plan(safe, np.array(PERCENTILES))  # (windows, 3) each
+    pairs = np.stack((first, second), axis=2).reshape(len(n), -1)  # p05's two ranks, p50's, p95's
+    ranks = np.concatenate((np.zeros((len(n), 1), np.int64), (safe - 1)[:, None], pairs), axis=1)
     if scale.gain < 0:  # a negative gain reverses the order: physical rank k is digital rank n - 1 - k
         ranks = (safe - 1)[:, None] - ranks
     # The same operations as wfdb's float64 (d - baseline) / gain, element by element.
     physical = (order_statistics(ranks).astype(np.float64) - scale.baseline) / scale.gain
-    percentiles = [
-        _lerp(physical[:, 2 + 2 * i], physical[:, 3 + 2 * i], gamma) for i, (_, _, gamma) in enumerate(plans)
-    ]
+    percentiles = _lerp(physical[:, 2::2], physical[:, 3::2], gamma)
     empty = n == 0
     columns = WindowColumns(
         n_valid=n.astype(np.int64),
@@ -145,9 +137,9 @@ def _columns(
         std=np.sqrt(squared / safe) / abs(scale.gain),
         min=physical[:, 0],
         max=physical[:, 1],
-        p05=percentiles[0],
-        p50=percentiles[1],
-        p95=percentiles[2],
+        p05=percentiles[:, 0],
+        p50=percentiles[:, 1],
+        p95=percentiles[:, 2],
         clip_fraction=clip / safe,
     )
     if empty.any():
@@ -156,15 +148,17 @@ def _columns(
     return columns
 
 
-def _percentile_plan(n: np.ndarray, percent: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``statistics.percentile_plan`` for many sample counts at once, in the same float operations."""
-    q = percent / 100
-    virtual = n * q + (1 + q * (1 - 1 - 1)) - 1
+def _percentile_plan(n: np.ndarray, percents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``statistics.percentile_plan`` for many sample counts (rows) and percentages (columns) at once, in the
+    same float operations."""
+    q = percents / 100
+    counts = n[:, None]
+    virtual = counts * q + (1 + q * (1 - 1 - 1)) - 1
     previous = np.floor(virtual).astype(np.int64)
-    top = virtual >= n - 1
+    top = virtual >= counts - 1
     bottom = virtual < 0
-    first = np.where(top, n - 1, np.where(bottom, 0, previous))
-    second = np.where(top, n - 1, np.where(bottom, 0, previous + 1))
+    first = np.where(top, counts - 1, np.where(bottom, 0, previous))
+    second = np.where(top, counts - 1, np.where(bottom, 0, previous + 1))
     gamma = np.where(top, virtual + 1, np.where(bottom, virtual, virtual - previous))
     return first, second, gamma
 
