@@ -7,8 +7,14 @@ What is measured, for each workload of ``scripts.sample_data.bench_workloads`` (
   master and layout headers by name), split the list into as many equal-count chunks as workers
   (``np.array_split``), and run the chunks with ``joblib.Parallel``; per record
   ``wfdb.rdrecord(physical=True)`` and ``pandas.DataFrame(p_signal).describe()``.
-* **ours**: ``steps.extract.extraction.extract_group`` with the same worker count, written to a temporary
-  folder (discovery, summaries and the parquet/JSON outputs are all inside the timing).
+* **ours**: ``steps.extract.extraction.extract_group`` with the same worker count and windows on (60 s by
+  default, ``--window-seconds``), written to a temporary folder (discovery, summaries, windows and the
+  parquet/JSON outputs are all inside the timing).
+
+**Marginal work time.** Each method runs on the workload (*once*) and on a folder holding it twice (*twice*:
+two sub-folders of hard links to the same files); the figure is ``best(twice) - best(once)``: the time the
+workload's own work takes, start-up and fixed costs (worker start, imports, the output files' fixed part)
+cancelling out.
 
 Both run in this one process on the same generated files. Each (method, workers) pair gets one untimed warm-up
 run first, so loky's worker start-up, imports and the page cache are not in the figures; the figure is the
@@ -32,6 +38,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -50,6 +57,7 @@ from joblib import Parallel, delayed
 from joblib.externals.loky import get_reusable_executor
 
 from scripts.sample_data import bench_workloads
+from steps.extract.command import DEFAULT_WINDOW_SECONDS
 from steps.extract.extraction import extract_group
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -79,8 +87,9 @@ class Measurement:
     workload: str
     method: str
     workers: int
-    seconds: float  # best of the timed runs
-    runs: list[float]
+    seconds: float  # marginal: best of the runs on the workload twice, minus best of the runs on it once
+    runs: list[float]  # on the workload once
+    runs_twice: list[float]
     records: int
     data_bytes: int
     bytes_read: int  # as the method counts it
@@ -183,9 +192,11 @@ def run_baseline(group_dir: Path, workers: int) -> RunResult:
 # --- ours ---------------------------------------------------------------------------------------------------
 
 
-def ours_runner(output_dir: Path) -> Runner:
+def ours_runner(output_dir: Path, window_seconds: float) -> Runner:
     def run_ours(group_dir: Path, workers: int) -> RunResult:
-        summary = extract_group(group_dir, output_dir, bench_workloads.GROUP, workers)
+        summary = extract_group(
+            group_dir, output_dir, bench_workloads.GROUP, workers, window_seconds=window_seconds
+        )
         if summary.records_failed:
             raise RuntimeError(f"ours failed {summary.records_failed} records of {group_dir}")
         return RunResult(summary.records_summarised, summary.bytes_read, summary.peak_rss_mb_per_worker)
@@ -253,33 +264,59 @@ def peak_rss_per_worker_mb(workers: int, reset_ok: bool) -> float | None:
 
 
 def measure(
-    workload: str, method: str, run: Runner, group_dir: Path, workers: int, repeats: int
+    workload: str, method: str, run: Runner, group_dirs: tuple[Path, Path], workers: int, repeats: int
 ) -> Measurement:
-    """One untimed warm-up run, then the best of ``repeats`` timed runs, with this method's own workers."""
+    """On the workload once and twice (``group_dirs``), one untimed warm-up run each, then ``repeats`` timed
+    runs of each in alternation, with this method's own workers; the marginal time of the best runs."""
+    once, twice = group_dirs
     shutdown_workers()
     reset_ok = reset_peak_rss()
     start_rss = vm_rss_mb() if workers == 1 and reset_ok else None
-    run(group_dir, workers)
-    runs = []
+    run(once, workers)
+    run(twice, workers)
+    runs: dict[Path, list[float]] = {once: [], twice: []}
+    results: dict[Path, RunResult] = {}
     for _ in range(repeats):
-        started = time.perf_counter()
-        result = run(group_dir, workers)
-        runs.append(time.perf_counter() - started)
+        for folder in (once, twice):
+            started = time.perf_counter()
+            results[folder] = run(folder, workers)
+            runs[folder].append(time.perf_counter() - started)
     peak = peak_rss_per_worker_mb(workers, reset_ok)
     shutdown_workers()
+    result = results[once]
+    if results[twice].records != 2 * result.records or results[twice].bytes_read != 2 * result.bytes_read:
+        raise RuntimeError(f"{workload}: {method} did not do twice the work on the workload twice")
     return Measurement(
         workload=workload,
         method=method,
         workers=workers,
-        seconds=min(runs),
-        runs=[round(seconds, 4) for seconds in runs],
+        seconds=min(runs[twice]) - min(runs[once]),
+        runs=[round(seconds, 4) for seconds in runs[once]],
+        runs_twice=[round(seconds, 4) for seconds in runs[twice]],
         records=result.records,
-        data_bytes=dat_bytes(group_dir),
+        data_bytes=dat_bytes(once),
         bytes_read=result.bytes_read,
         peak_rss_mb=round(peak, 1) if peak is not None else None,
         start_rss_mb=round(start_rss, 1) if start_rss is not None else None,
         reported_rss_mb=round(result.reported_rss_mb, 1),
     )
+
+
+def workload_twice(group_dir: Path) -> Path:
+    """A folder holding the workload twice, as two sub-folders of hard links to its files (made once)."""
+    twice = group_dir.parent.parent / f"{group_dir.parent.name}-twice" / group_dir.name
+    if not (twice / "done").exists():
+        shutil.rmtree(twice, ignore_errors=True)
+        for copy in ("a", "b"):
+            for source in group_dir.rglob("*"):
+                target = twice / copy / source.relative_to(group_dir)
+                if source.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                else:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.link(source, target)
+        (twice / "done").write_text("")
+    return twice
 
 
 def dat_bytes(group_dir: Path) -> int:
@@ -290,15 +327,21 @@ def worker_counts() -> list[int]:
     return sorted({1, max(1, int(joblib.cpu_count()))})
 
 
-def bench_workload(workload: str, group_dir: Path, repeats: int, our_repeats: int) -> list[Measurement]:
+def bench_workload(
+    workload: str, group_dir: Path, repeats: int, our_repeats: int, window_seconds: float
+) -> list[Measurement]:
     measurements = []
+    folders = (group_dir, workload_twice(group_dir))
     with tempfile.TemporaryDirectory(prefix="bench-ours-") as output_dir:
-        runners: dict[str, Runner] = {"ours": ours_runner(Path(output_dir)), "baseline": run_baseline}
+        runners: dict[str, Runner] = {
+            "ours": ours_runner(Path(output_dir), window_seconds),
+            "baseline": run_baseline,
+        }
         for workers in worker_counts():
             for method in METHODS:
                 print(f"  {workload}: {method} with {workers} worker(s) ...", flush=True)
                 times = our_repeats if method == "ours" else repeats
-                measurements.append(measure(workload, method, runners[method], group_dir, workers, times))
+                measurements.append(measure(workload, method, runners[method], folders, workers, times))
     check_same_work(measurements, expected_records=len(segment_headers(group_dir)))
     return measurements
 
@@ -410,6 +453,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         "timings vary most)",
     )
     parser.add_argument("--data-dir", type=Path, default=bench_workloads.DEFAULT_DATA_DIR)
+    parser.add_argument(
+        "--window-seconds",
+        type=float,
+        default=DEFAULT_WINDOW_SECONDS,
+        help="ours: window length (default 60)",
+    )
     args = parser.parse_args(argv)
     if args.scale <= 0 or args.repeats < 1 or args.our_repeats < 1:
         parser.error("--scale must be positive, --repeats and --our-repeats at least 1")
@@ -422,13 +471,17 @@ def main(argv: Sequence[str] | None = None) -> None:
             "repeats": args.repeats,
             "our_repeats": args.our_repeats,
             "workers": worker_counts(),
+            "window_seconds": args.window_seconds,
         },
-        "method": "best of repeats after one untimed warm-up run per method and worker count; MB = 1e6 bytes",
+        "method": "marginal time: best of the timed runs on the workload twice minus best on it once, after "
+        "one untimed warm-up run of each per method and worker count; MB = 1e6 bytes",
         "workloads": {},
     }
     for workload in workloads:
         group_dir = generate(workload, args.scale, args.data_dir)
-        measurements = bench_workload(workload, group_dir, args.repeats, args.our_repeats)
+        measurements = bench_workload(
+            workload, group_dir, args.repeats, args.our_repeats, args.window_seconds
+        )
         found = verdicts(workload, measurements)
         extra = []
         if len(worker_counts()) > 1:
@@ -441,8 +494,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             "targets": [{**asdict(v), "passed": v.passed} for v in found],
         }
     print(
-        "\nTimings: best of the timed runs after one untimed warm-up run per method and worker count\n"
-        "(loky workers started, page cache warm). MB = 1e6 bytes of .dat. RSS/worker: peak RSS (VmHWM)\n"
+        "\nSeconds: marginal work time, the best timed run on the workload twice minus the best on it once,\n"
+        "after one untimed warm-up run of each per method and worker count (loky workers started, page\n"
+        "cache warm); figures per second are of the workload once. MB = 1e6 bytes of .dat. Ours with\n"
+        f"{args.window_seconds:g} s windows. RSS/worker: peak RSS (VmHWM)\n"
         "of each loky worker, or with 1 worker of this process, which then held 'RSS before' already.\n"
         "ru_maxrss: what the method reports itself; a loky worker's includes this process's peak when\n"
         "the worker was started."

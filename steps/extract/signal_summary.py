@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import CorruptSignalError
+from .errors import CorruptSignalError, UnsupportedFormatError
 from .runs import EMPTY_RUNS, RunState, flat_per_window, long_runs, run_state
 from .statistics import NarrowHistogram, PhysicalStatistics, WideSignalSummary
 from .window_statistics import (
@@ -101,6 +101,20 @@ class SignalResult:
     whole_window: int = 0  # > 0: the signal is one window of this many samples, whose rows are the record's
 
 
+# Windows longer than this many samples are not held: a narrow format's are summarised as they stream past
+# (a histogram and runs a window); a wide format's, which need two passes, are refused.
+LONG_WINDOW = 1 << 20
+
+
+class _OpenWindow:
+    """A long window still filling: its histogram, runs and samples so far."""
+
+    def __init__(self, layout: SignalLayout) -> None:
+        self.histogram = NarrowHistogram(layout.bits, layout.offset, layout.scale.invalid is not None)
+        self.runs: RunState = EMPTY_RUNS
+        self.length = 0
+
+
 class SignalSummariser:
     """Takes a signal's values in order (``feed``), in blocks of any size; ``result`` once all are in.
 
@@ -124,6 +138,15 @@ class SignalSummariser:
         length = layout.window_length
         self.windows = SignalWindows(first_sample // length) if length else None
         self.pending = np.zeros(0, dtype=np.int64)  # values of a window not yet complete
+        self.open: _OpenWindow | None = None  # a long window, summarised as it fills
+        if length > LONG_WINDOW:
+            if not layout.narrow:
+                raise UnsupportedFormatError(
+                    f"signal {layout.index}: windows of {length:,} samples of a {layout.bits}-bit format are "
+                    f"more than {LONG_WINDOW:,}, which a wide format's exact percentiles cannot stream: "
+                    "choose a shorter window length"
+                )
+            self.open = _OpenWindow(layout)
 
     def feed(self, values: np.ndarray) -> None:
         if self.to_skip:
@@ -137,6 +160,9 @@ class SignalSummariser:
         if not length:
             self._take(values, windows=0)
             return
+        if self.open is not None:
+            self._take_long(values)
+            return
         if len(self.pending):
             values = np.concatenate((self.pending, values))
         complete = len(values) // length
@@ -148,12 +174,16 @@ class SignalSummariser:
         """No more values from the file: ``last`` when this summariser ends the signal (then wfdb's skew
         padding follows, and a partial last window is closed)."""
         if not last:
-            if len(self.pending):
+            if len(self.pending) or (self.open is not None and self.open.length):
                 raise CorruptSignalError("internal error: a frame range ends inside a window")
             return
         if self.layout.skew:
             self.to_skip = 0
             self.feed(self.layout.padding())
+        if self.open is not None and self.open.length:
+            assert self.windows is not None
+            if self.windows.columns or self.first_sample:  # else the one window is the record: see result
+                self._close_window()
         if len(self.pending):
             whole = self.windows is not None and not self.windows.columns and self.first_sample == 0
             self._take(self.pending, windows=0 if whole else 1, partial=True)
@@ -189,6 +219,54 @@ class SignalSummariser:
             self.windows.flat.append(
                 flat_per_window(runs, length, windows, layout.invalid_value, layout.min_run)
             )
+
+    def _take_long(self, values: np.ndarray) -> None:
+        """Values of long windows: each piece up to a window's edge counted into the record and the window."""
+        layout = self.layout
+        assert self.histogram is not None
+        min_run, invalid = layout.min_run, layout.invalid_value
+        position = 0
+        while position < len(values):
+            open_window = self.open
+            assert open_window is not None
+            piece = values[position : position + layout.window_length - open_window.length]
+            state = run_state(piece, long_runs(piece, min_run), min_run, invalid)
+            self.runs = self.runs.then(state, min_run, invalid)
+            counts = np.bincount(piece, minlength=len(self.histogram.counts))
+            self.histogram.add_counts(counts)
+            open_window.histogram.add_counts(counts)
+            open_window.runs = open_window.runs.then(state, min_run, invalid)
+            open_window.length += len(piece)
+            position += len(piece)
+            if open_window.length == layout.window_length:
+                self._close_window()
+
+    def _close_window(self) -> None:
+        """The long window's row, from its histogram and runs; the next one opens."""
+        layout = self.layout
+        open_window = self.open
+        assert open_window is not None and self.windows is not None
+        statistics = open_window.histogram.statistics(layout.scale.gain, layout.scale.baseline)
+        counts = open_window.histogram.counts
+        clip = sum(
+            int(counts[extreme - layout.offset])
+            for extreme in {layout.scale.clip_low, layout.scale.clip_high}
+            if 0 <= extreme - layout.offset < len(counts)
+        )
+        valid = max(statistics.n_valid, 1)
+        self.windows.columns.append(
+            WindowColumns(
+                np.array([statistics.n_valid]),
+                *(np.array([value], dtype=np.float64) for value in (
+                    statistics.mean, statistics.std, statistics.min, statistics.max,
+                    statistics.p05, statistics.p50, statistics.p95,
+                    clip / valid if statistics.n_valid else np.nan,
+                )),
+            )
+        )  # fmt: skip
+        self.windows.flat.append(np.array([open_window.runs.flat(layout.min_run, layout.invalid_value)]))
+        self.windows.lengths.append(np.array([open_window.length], dtype=np.int64))
+        self.open = _OpenWindow(layout)
 
     def _narrow_windows(self, rows: np.ndarray) -> None:
         assert self.histogram is not None

@@ -14,6 +14,7 @@ import pytest
 
 from scripts.sample_data.records import ALL_FORMATS
 from steps.contract.outputs import WINDOW_COLUMNS
+from steps.extract import signal_summary
 from tests.reference import assert_statistics_match, reference_statistics, reference_windows
 from tests.steps.extract_runs import Extract
 from tests.steps.multirate_records import FLAC, write_multirate_record
@@ -232,3 +233,33 @@ def test_windows_of_a_record_within_one_window_are_the_record(tmp_path: Path, ex
         "flat_fraction",
     ]:
         np.testing.assert_array_equal(windows[column].to_numpy(), features[column].to_numpy(), err_msg=column)
+
+
+@pytest.mark.parametrize("fmt", ["80", "16", "212", "516"])
+def test_windows_too_long_to_hold_are_summarised_as_they_stream(
+    tmp_path: Path, extract: Extract, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    """Windows of more samples than a worker holds (here made 100) are counted a piece at a time: the same
+    rows, and runs cut at their edges as before."""
+    monkeypatch.setattr(signal_summary, "LONG_WINDOW", 100)
+    group = tmp_path / "30"
+    headers = [write_multirate_record(group / "3000001", f"lw{fmt}", fmt, 1500, [4, 2, 1], seed=1)]
+    if fmt not in FLAC:
+        headers.append(
+            write_multirate_record(group / "3000002", f"lws{fmt}", fmt, 1200, [2, 1], [3, 3], seed=2)
+        )
+    for seconds in (2.0, 1000.0):  # several windows; one window holding the record
+        run = extract(group, "--workers", "1", f"--window-seconds={seconds}")
+        assert run.errors == []
+        for header in headers:
+            assert_record_matches(run.features, windows_of(run.output_dir), header, seconds)
+
+
+def test_a_wide_format_refuses_windows_too_long_to_hold_in_one_line(
+    tmp_path: Path, extract: Extract, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(signal_summary, "LONG_WINDOW", 100)
+    write_multirate_record(tmp_path / "30" / "3000001", "wide", "32", 1500, [1], seed=1)
+    run = extract(tmp_path / "30", "--workers", "1", "--window-seconds=2")
+    assert [(e["record"], e["error"]) for e in run.errors] == [("wide", "unsupported_format")]
+    assert "choose a shorter window length" in run.errors[0]["message"]
