@@ -26,7 +26,7 @@ from .config import PipelineConfig
 from .dag import INVENTORY_PROPERTY_FILE, INVENTORY_STEP, MANIFESTS_FOLDER
 from .definition_eval import Evaluation, default_parameters, processing_properties, topological_order
 from .errors import DefinitionError
-from .parameters import ParameterValue, parameter_text
+from .parameters import VALUE_CHECKS, ParameterValue, parameter_text, value_problem
 from .service_model import request_problems
 
 # Stand-ins for what only the service knows when it sends the request: an execution id has the service's
@@ -83,6 +83,7 @@ def check_start(
     values = default_parameters(parsed, dict(overrides or {}))
     found.problems += root_problems(values)
     found.problems += volume_problems(values)
+    found.problems += value_problems(values)
     try:
         requests = job_requests(parsed, values, config.groups)
     except DefinitionError as exc:
@@ -185,6 +186,17 @@ def volume_problems(values: Mapping[str, Any]) -> list[str]:
             "GroupVolumeSizeGB 0 to size each group's volume from its data"
         ]
     return []
+
+
+def value_problems(values: Mapping[str, Any]) -> list[str]:
+    """Values the step given them would refuse (a WindowSeconds out of range): it would, only once its
+    instances had started."""
+    problems = []
+    for name in VALUE_CHECKS:
+        problem = value_problem(name, parameter_text(values[name])) if name in values else ""
+        if problem:
+            problems.append(f"{problem}: the steps given it would refuse it, once their instances started")
+    return problems
 
 
 def inventory_stand_in(values: Mapping[str, Any], groups: Sequence[str]) -> dict[str, Any]:
