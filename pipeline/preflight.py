@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from steps.combine.destination import windows_table_name
 from steps.inventory.command import MANIFEST_FIELD, VOLUME_FIELD, group_key
 from steps.inventory.listing import VOLUME_QUOTA_NAME
 from steps.inventory.manifests import manifest_uri
@@ -63,6 +64,7 @@ def check_deployment(
         *pipeline_request_problems(config, definition, description),
         *schedule_request_problems(config),
         *definition_rule_problems(json.loads(definition)),
+        *glue_request_problems(config),
     ]
     found = check_start(config, definition, overrides, execution_display_name)
     found.problems[:0] = deployment
@@ -145,6 +147,22 @@ def schedule_request_problems(config: PipelineConfig) -> list[str]:
     return [
         *request_problems("scheduler", "CreateSchedule", request),
         *request_problems("sqs", "CreateQueue", {"QueueName": queue, "Attributes": QUEUE_ATTRIBUTES}),
+    ]
+
+
+def glue_request_problems(config: PipelineConfig) -> list[str]:
+    """The Glue tables the combine step creates: the records' and the windows' (its name and ``_windows``)."""
+    if not config.glue_table:
+        return []
+    return [
+        f"Glue table of the {what}: {problem}"
+        for what, table in (
+            ("dataset", config.glue_table),
+            ("windows", windows_table_name(config.glue_table)),
+        )
+        for problem in request_problems(
+            "glue", "CreateTable", {"DatabaseName": config.glue_database, "TableInput": {"Name": table}}
+        )
     ]
 
 

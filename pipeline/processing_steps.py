@@ -61,7 +61,12 @@ from .step_code import StepCode
 CACHE = CacheConfig(enable_caching=True, expire_after="P10Y")
 # The inventory step runs on every execution: it is what notices that data changed.
 NO_CACHE = CacheConfig(enable_caching=False)
-COMBINE_VOLUME_GB = 30  # the groups' outputs (features, errors, summaries) and the reports: small
+# The groups' outputs, fetched whole before the combine step checks them: features, errors and summaries are
+# small, but the windows are not. MIMIC-III's 6.7 TB, mostly one-byte samples at 125 Hz, make ~9e8 windows of
+# 60 s, at ~29 bytes a window in windows.parquet (measured on generated windows whose means and deviations do
+# not compress): ~26 GB, plus a group's file (~3 GB) staged on its way to S3. 200 GB holds that with room for
+# windows down to ~10 s; shorter windows over all of MIMIC-III need more (an estimate, docs/outputs.md).
+COMBINE_VOLUME_GB = 200
 # The inventory lists S3 and writes one manifest per group (tens of MB for a group of a million objects): the
 # smallest Processing instance does it, on a volume that holds every group's manifest while it is written.
 INVENTORY_INSTANCE_TYPE = "ml.t3.medium"

@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, Any
 from steps.contract.arguments import add_strict_option
 from steps.contract.s3 import aws_region
 
-from .destination import FROM_JOB_OUTPUT, WINDOWS_TABLE_SUFFIX, dataset_destination, windows_destination
+from .destination import (
+    FROM_JOB_OUTPUT,
+    WINDOWS_S3_URI_OPTION,
+    WINDOWS_TABLE_SUFFIX,
+    dataset_destination,
+    windows_destination,
+)
 from .errors import CombineError, one_line
 from .output_names import DATASET_FOLDER, REPORT_FILES, WINDOWS_FOLDER
 
@@ -91,7 +97,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         help=f"local windows dataset folder (default: <output-dir>/{WINDOWS_FOLDER})",
     )
     parser.add_argument(
-        "--windows-s3-uri",
+        WINDOWS_S3_URI_OPTION,
         default="",
         help=f"with --dataset-s3-uri, where the windows dataset goes: s3://bucket/prefix/, or "
         f"{FROM_JOB_OUTPUT} for <the job's S3 output URI>/{WINDOWS_FOLDER}/ (the default with "

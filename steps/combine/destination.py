@@ -23,6 +23,7 @@ from steps.contract.s3 import aws_region, sse_arguments
 from .output_names import DATASET_FOLDER, WINDOWS_FOLDER, dataset_beside
 
 FROM_JOB_OUTPUT = "from-job-output"
+WINDOWS_S3_URI_OPTION = "--windows-s3-uri"  # the pipeline reads it in a definition to say where windows went
 WINDOWS_TABLE_SUFFIX = "_windows"
 # Glue's limit of a table's name (CreateTable's TableInput.Name: 1 to 255 characters)
 MAX_GLUE_NAME = 255

@@ -14,6 +14,8 @@ import pytest
 from pipeline.cli import main as cli_main
 from pipeline.definition_eval import CacheStore, Evaluation, default_parameters
 from pipeline.local.definition import DEFINITION_FILE, local_definition
+from pipeline.local.run import run_locally
+from pipeline.local.summary import summary_lines
 from pipeline.preflight import check_start
 from steps.extract import command as extract_command
 from tests.aws import MotoAws
@@ -178,3 +180,19 @@ def test_run_local_refuses_two_window_lengths_and_one_out_of_range(
         .endswith(f"argument --window-seconds: {OUT_OF_RANGE}, not '-1'")
     )
     assert not (tmp_path / "out").exists()
+
+
+def test_a_local_run_names_its_windows_dataset_when_there_is_one(
+    kept: Path, real_data: Path, tmp_path: Path
+) -> None:
+    data, output = tmp_path / "data", tmp_path / "out"
+    shutil.copytree(real_data / "30", data / "30")
+    output.mkdir()
+    shutil.copy(kept, output / DEFINITION_FILE)
+    run = run_locally(data, output, progress=False)
+    listed = any(line.startswith("windows:") for line in summary_lines(run, output))
+    assert listed == (run.combined / "windows").is_dir()  # a line only for a windows dataset that is there
+    (run.combined / "windows").mkdir(exist_ok=True)  # as a combine step that found windows leaves it
+    lines = summary_lines(run, output)
+    dataset = next(index for index, line in enumerate(lines) if line.startswith("dataset: "))
+    assert lines[dataset + 1] == f"windows: {run.combined / 'windows'}"
