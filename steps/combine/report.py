@@ -29,6 +29,7 @@ th, td { border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: left; vertic
 th { background: #f2f2f2; }
 table#run th { white-space: nowrap; }
 td { overflow-wrap: anywhere; }
+table#signal-quality td:nth-child(2) { overflow-wrap: normal; }
 td.number { text-align: right; font-variant-numeric: tabular-nums; overflow-wrap: normal; }
 td.missing { color: #888; font-style: italic; }
 img { max-width: 100%; display: block; margin-bottom: 0.5em; }

@@ -49,7 +49,8 @@ def signal_quality_section(quality: dict[str, Any], stats: pd.DataFrame) -> str:
         f"{quality['median_sample_size']:,} records, beyond from a uniform sample of as many), and the share "
         f"of its records that are mostly so (more than {mostly:.0%} of their valid samples)"
         + (", and of its windows." if windows else "; no windows were cut.")
-        + " A record without valid samples has no share: it is counted in 'records', not in 'measured'.",
+        + " A record without valid samples has no share: it is counted in 'records', not in 'records "
+        "measured'.",
         "note",
     )
     figure = image(
