@@ -213,6 +213,14 @@ def _run_local_command(sub: Subcommands) -> None:
         "--no-cache", action="store_true", help="run every step, even if an earlier run matches"
     )
     local_run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    local_run.add_argument(
+        extract_step.WINDOW_SECONDS_OPTION,
+        type=extract_step.window_seconds,
+        metavar="SECONDS",
+        help="length of the windows every signal is summarised in (windows.parquet, the windows dataset); "
+        f"0: no windows (the pipeline parameter WindowSeconds; default: "
+        f"{extract_step.DEFAULT_WINDOW_SECONDS:g})",
+    )
     _param_argument(local_run)
     local_run.set_defaults(handler=local.run_local)
 

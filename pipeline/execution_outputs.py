@@ -5,7 +5,8 @@ its id (``<OutputRoot>/<execution id>/groups/<group>``, ``…/combined``); a ste
 cache exposes the outputs of the execution that ran it, resolved from that execution's definition and
 parameters.
 The dataset lies where the combine step's arguments put it: ``--dataset-s3-uri from-job-output`` (what the
-pipeline gives it) puts it beside the reports, under ``dataset/`` (``steps/combine/destination.py``).
+pipeline gives it) puts it beside the reports, under ``dataset/``, and the windows dataset under ``windows/``
+(``steps/combine/destination.py``), when the execution cut windows (a WindowSeconds above 0).
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from steps.combine.destination import FROM_JOB_OUTPUT
-from steps.combine.output_names import REPORT_FILES, dataset_beside
+from steps.combine.destination import FROM_JOB_OUTPUT, WINDOWS_S3_URI_OPTION
+from steps.combine.output_names import REPORT_FILES, WINDOWS_FOLDER, dataset_beside
 
 from .dag import COMBINED_OUTPUT_NAME, DATASET_S3_URI_OPTION, GROUP_OUTPUT_NAME
 from .definition_eval import Evaluation, default_parameters, processing_properties
 from .errors import DefinitionError
+from .parameters import WINDOW_SECONDS_PARAMETER
 
 
 @dataclass(frozen=True)
@@ -39,13 +41,20 @@ class OutputLocations:
     dataset: str | None = None
     reports: dict[str, str] = field(default_factory=dict)  # report file -> its URI
     groups: dict[str, str] = field(default_factory=dict)  # group step -> the folder of its outputs
+    windows: str | None = None  # the windows dataset; None when the execution cut no windows
 
     def as_json(self) -> dict[str, Any]:
-        return {"dataset": self.dataset, "reports": self.reports, "groups": self.groups}
+        return {
+            "dataset": self.dataset,
+            "windows": self.windows,
+            "reports": self.reports,
+            "groups": self.groups,
+        }
 
     def rows(self) -> list[tuple[str, str]]:
-        """(what, where) pairs, as ``status`` lists them: the dataset, the reports, then the groups'."""
+        """(what, where) pairs, as ``status`` lists them: the datasets, the reports, then the groups'."""
         rows = [("dataset", self.dataset)] if self.dataset else []
+        rows += [("windows", self.windows)] if self.windows else []
         return rows + list(self.reports.items()) + list(self.groups.items())
 
 
@@ -54,7 +63,7 @@ def output_locations(
 ) -> OutputLocations:
     """The outputs of ``run``; ``reused_from``: the execution whose run each cache-hit step reuses;
     ``report_files``: the names of the files the combine step writes beside the dataset."""
-    dataset, reports, groups = None, {}, {}
+    dataset, windows, reports, groups = None, None, {}, {}
     for step in run.definition.get("Steps", []):
         source = reused_from.get(step["Name"], run)
         ran = _step_named(source.definition, step["Name"]) or step
@@ -67,7 +76,8 @@ def output_locations(
             elif output.get("OutputName") == COMBINED_OUTPUT_NAME:
                 reports = {name: f"{uri}/{name}" for name in report_files}
                 dataset = _dataset_uri(ran, evaluation, uri)
-    return OutputLocations(dataset, reports, groups)
+                windows = _windows_uri(ran, evaluation, uri) if _cuts_windows(evaluation) else None
+    return OutputLocations(dataset, reports, groups, windows)
 
 
 def _step_named(definition: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
@@ -84,6 +94,33 @@ def _dataset_uri(step: Mapping[str, Any], evaluation: Evaluation, combined_uri: 
             if given != FROM_JOB_OUTPUT:
                 return given
     return dataset_beside(combined_uri)
+
+
+def _windows_uri(step: Mapping[str, Any], evaluation: Evaluation, combined_uri: str) -> str | None:
+    """Where the combine step writes the windows dataset: the URI its arguments give, or beside the reports
+    (``windows/``) when the dataset goes there too; None when the dataset goes to a URI of its own and the
+    windows were given none (the step refuses windows then)."""
+    arguments = step["Arguments"].get("AppSpecification", {}).get("ContainerArguments", [])
+    given = {
+        option: str(evaluation.value(value))
+        for option, value in itertools.pairwise(arguments)
+        if option in (DATASET_S3_URI_OPTION, WINDOWS_S3_URI_OPTION)
+    }
+    windows = given.get(WINDOWS_S3_URI_OPTION)
+    if windows and windows != FROM_JOB_OUTPUT:
+        return windows
+    if windows or given.get(DATASET_S3_URI_OPTION, FROM_JOB_OUTPUT) == FROM_JOB_OUTPUT:
+        return dataset_beside(combined_uri, WINDOWS_FOLDER)
+    return None
+
+
+def _cuts_windows(evaluation: Evaluation) -> bool:
+    """Whether the execution's group steps cut windows: its WindowSeconds is above 0 (a definition older than
+    the parameter cut none)."""
+    try:
+        return float(evaluation.parameters.get(WINDOW_SECONDS_PARAMETER) or 0) > 0
+    except (TypeError, ValueError):
+        return False
 
 
 def fetch_output_locations(

@@ -10,15 +10,20 @@ descriptions travel in the pipeline's description, which Studio shows on the pip
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import argparse
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from steps.extract.command import DEFAULT_WINDOW_SECONDS, MAX_WINDOW_SECONDS, window_seconds
 from steps.inventory.listing import VOLUME_QUOTA_GB, VOLUME_QUOTA_NAME
 
 from .config import PipelineConfig
 from .errors import ParameterOverrideError
 
-ParameterValue = str | int | bool
+ParameterValue = str | int | float | bool
+
+# The window length of every group step's windows.parquet (its --window-seconds), so of the windows dataset.
+WINDOW_SECONDS_PARAMETER = "WindowSeconds"
 
 # 0: each group step's volume is sized by the inventory step from the group's bytes (File mode copies the
 # whole group onto the volume before the step starts; a MIMIC-III group averages ~670 GB).
@@ -28,7 +33,7 @@ DEFAULT_GROUP_VOLUME_GB = 0
 @dataclass(frozen=True)
 class Parameter:
     name: str
-    type: str  # as the definition writes it: "String", "Integer", "Boolean"
+    type: str  # as the definition writes it: "String", "Integer", "Float", "Boolean"
     default: ParameterValue
     description: str
 
@@ -52,7 +57,15 @@ DESCRIPTIONS = {
     "MaxRuntimeSeconds": "Time limit of each processing job, in seconds.",
     "InputVersion": "Change it to re-run every group step although neither its data nor its code changed "
     "(a group step re-runs by itself when its objects' keys, sizes or ETags change).",
+    WINDOW_SECONDS_PARAMETER: f"Length in seconds of the windows each group step summarises every signal in "
+    f"(windows.parquet, the windows dataset), 0 to {MAX_WINDOW_SECONDS:g}; 0: no windows. Changing it "
+    "re-runs every group step.",
 }
+
+# Checks of a value beyond its type, as the step that is given it makes them: a value it would refuse is
+# refused before an execution starts, not once the group steps' instances are up. Each is an argparse type,
+# raising ArgumentTypeError.
+VALUE_CHECKS: Mapping[str, Callable[[str], object]] = {WINDOW_SECONDS_PARAMETER: window_seconds}
 
 
 def pipeline_parameters(config: PipelineConfig) -> list[Parameter]:
@@ -68,6 +81,7 @@ def pipeline_parameters(config: PipelineConfig) -> list[Parameter]:
         "StrictMode": ("Boolean", False),
         "MaxRuntimeSeconds": ("Integer", 24 * 3600),
         "InputVersion": ("String", "1"),
+        WINDOW_SECONDS_PARAMETER: ("Float", DEFAULT_WINDOW_SECONDS),
     }
     return [Parameter(name, kind, default, DESCRIPTIONS[name]) for name, (kind, default) in defaults.items()]
 
@@ -84,7 +98,23 @@ def parse_overrides(items: Sequence[str], parameters: Sequence[Parameter]) -> di
         if name not in by_name:
             raise ParameterOverrideError(f"unknown parameter {name!r}; parameters: {valid}")
         overrides[name] = _typed(by_name[name], text)
+        problem = value_problem(name, text)
+        if problem:
+            raise ParameterOverrideError(problem)
     return overrides
+
+
+def value_problem(name: str, text: str) -> str:
+    """Why the step given ``text`` as parameter ``name``'s value would refuse it; empty if it would not (or
+    the parameter has no check beyond its type)."""
+    check = VALUE_CHECKS.get(name)
+    if check is None:
+        return ""
+    try:
+        check(text)
+    except argparse.ArgumentTypeError as exc:
+        return f"parameter {name}: {exc}"
+    return ""
 
 
 def _typed(parameter: Parameter, text: str) -> ParameterValue:
@@ -99,12 +129,17 @@ def _typed(parameter: Parameter, text: str) -> ParameterValue:
         if text.lower() not in {"true", "false"}:
             raise ParameterOverrideError(f"parameter {parameter.name} takes true or false, not {text!r}")
         return text.lower() == "true"
+    if parameter.type == "Float":
+        try:
+            return float(text)
+        except ValueError:
+            raise ParameterOverrideError(f"parameter {parameter.name} takes numbers, not {text!r}") from None
     return text
 
 
 def parameter_text(value: object) -> str:
     """A value as the service renders it in text: booleans as ``true``/``false`` (Python's ``str`` gives
-    ``True``)."""
+    ``True``); a float as Python writes it (``60.0``), which the extract step parses back."""
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

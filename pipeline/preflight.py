@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from steps.combine.destination import windows_table_name
 from steps.inventory.command import MANIFEST_FIELD, VOLUME_FIELD, group_key
 from steps.inventory.listing import VOLUME_QUOTA_NAME
 from steps.inventory.manifests import manifest_uri
@@ -26,7 +27,7 @@ from .config import PipelineConfig
 from .dag import INVENTORY_PROPERTY_FILE, INVENTORY_STEP, MANIFESTS_FOLDER
 from .definition_eval import Evaluation, default_parameters, processing_properties, topological_order
 from .errors import DefinitionError
-from .parameters import ParameterValue, parameter_text
+from .parameters import VALUE_CHECKS, ParameterValue, parameter_text, value_problem
 from .service_model import request_problems
 
 # Stand-ins for what only the service knows when it sends the request: an execution id has the service's
@@ -63,6 +64,7 @@ def check_deployment(
         *pipeline_request_problems(config, definition, description),
         *schedule_request_problems(config),
         *definition_rule_problems(json.loads(definition)),
+        *glue_request_problems(config),
     ]
     found = check_start(config, definition, overrides, execution_display_name)
     found.problems[:0] = deployment
@@ -83,6 +85,7 @@ def check_start(
     values = default_parameters(parsed, dict(overrides or {}))
     found.problems += root_problems(values)
     found.problems += volume_problems(values)
+    found.problems += value_problems(values)
     try:
         requests = job_requests(parsed, values, config.groups)
     except DefinitionError as exc:
@@ -147,6 +150,22 @@ def schedule_request_problems(config: PipelineConfig) -> list[str]:
     ]
 
 
+def glue_request_problems(config: PipelineConfig) -> list[str]:
+    """The Glue tables the combine step creates: the records' and the windows' (its name and ``_windows``)."""
+    if not config.glue_table:
+        return []
+    return [
+        f"Glue table of the {what}: {problem}"
+        for what, table in (
+            ("dataset", config.glue_table),
+            ("windows", windows_table_name(config.glue_table)),
+        )
+        for problem in request_problems(
+            "glue", "CreateTable", {"DatabaseName": config.glue_database, "TableInput": {"Name": table}}
+        )
+    ]
+
+
 def definition_rule_problems(definition: Mapping[str, Any]) -> list[str]:
     """The definition schema's rules for names and descriptions (not in the service model)."""
     problems = []
@@ -185,6 +204,17 @@ def volume_problems(values: Mapping[str, Any]) -> list[str]:
             "GroupVolumeSizeGB 0 to size each group's volume from its data"
         ]
     return []
+
+
+def value_problems(values: Mapping[str, Any]) -> list[str]:
+    """Values the step given them would refuse (a WindowSeconds out of range): it would, only once its
+    instances had started."""
+    problems = []
+    for name in VALUE_CHECKS:
+        problem = value_problem(name, parameter_text(values[name])) if name in values else ""
+        if problem:
+            problems.append(f"{problem}: the steps given it would refuse it, once their instances started")
+    return problems
 
 
 def inventory_stand_in(values: Mapping[str, Any], groups: Sequence[str]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from sagemaker.core.workflow.functions import Join, JsonGet
 from sagemaker.core.workflow.parameters import (
     Parameter,
     ParameterBoolean,
+    ParameterFloat,
     ParameterInteger,
     ParameterString,
 )
@@ -29,7 +30,7 @@ from sagemaker.mlops.workflow.retry import (
 )
 from sagemaker.mlops.workflow.steps import CacheConfig, ProcessingStep
 
-from steps.extract.command import DEFAULT_WINDOW_SECONDS, INPUT_VERSION_OPTION, WINDOW_SECONDS_OPTION
+from steps.extract.command import INPUT_VERSION_OPTION, WINDOW_SECONDS_OPTION
 from steps.inventory.command import MANIFEST_FIELD, PROPERTY_FILE, VOLUME_FIELD
 
 from .config import PipelineConfig
@@ -49,7 +50,7 @@ from .dag import (
     inventory_arguments,
     inventory_path,
 )
-from .parameters import pipeline_parameters
+from .parameters import WINDOW_SECONDS_PARAMETER, pipeline_parameters
 from .step_code import StepCode
 
 # A group step's cache key holds everything its outputs depend on: its code package's digest (in the code
@@ -60,12 +61,22 @@ from .step_code import StepCode
 CACHE = CacheConfig(enable_caching=True, expire_after="P10Y")
 # The inventory step runs on every execution: it is what notices that data changed.
 NO_CACHE = CacheConfig(enable_caching=False)
-COMBINE_VOLUME_GB = 30  # the groups' outputs (features, errors, summaries) and the reports: small
+# The groups' outputs, fetched whole before the combine step checks them: features, errors and summaries are
+# small, but the windows are not. MIMIC-III's 6.7 TB, mostly one-byte samples at 125 Hz, make ~9e8 windows of
+# 60 s, at ~29 bytes a window in windows.parquet (measured on generated windows whose means and deviations do
+# not compress): ~26 GB, plus a group's file (~3 GB) staged on its way to S3. 200 GB holds that with room for
+# windows down to ~10 s; shorter windows over all of MIMIC-III need more (an estimate, docs/outputs.md).
+COMBINE_VOLUME_GB = 200
 # The inventory lists S3 and writes one manifest per group (tens of MB for a group of a million objects): the
 # smallest Processing instance does it, on a volume that holds every group's manifest while it is written.
 INVENTORY_INSTANCE_TYPE = "ml.t3.medium"
 INVENTORY_VOLUME_GB = 10
-_SDK_PARAMETERS = {"String": ParameterString, "Integer": ParameterInteger, "Boolean": ParameterBoolean}
+_SDK_PARAMETERS = {
+    "String": ParameterString,
+    "Integer": ParameterInteger,
+    "Float": ParameterFloat,
+    "Boolean": ParameterBoolean,
+}
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,7 @@ class PipelineParameters:
     strict_mode: ParameterBoolean
     max_runtime_seconds: ParameterInteger
     input_version: ParameterString
+    window_seconds: ParameterFloat
 
     @classmethod
     def of(cls, config: PipelineConfig) -> PipelineParameters:
@@ -102,6 +114,7 @@ class PipelineParameters:
             strict_mode=sdk["StrictMode"],
             max_runtime_seconds=sdk["MaxRuntimeSeconds"],
             input_version=sdk["InputVersion"],
+            window_seconds=sdk[WINDOW_SECONDS_PARAMETER],
         )
 
     def as_list(self) -> list[Parameter]:
@@ -221,10 +234,8 @@ def extract_step(
         ),
     )
     input_version = Join(on="", values=[f"{INPUT_VERSION_OPTION}=", p.input_version])
-    # interim (issue 12): the window length becomes a pipeline parameter
-    arguments = extract_arguments(
-        step.group, input_version, f"{WINDOW_SECONDS_OPTION}={DEFAULT_WINDOW_SECONDS:g}"
-    )
+    window_seconds = Join(on="", values=[f"{WINDOW_SECONDS_OPTION}=", p.window_seconds])
+    arguments = extract_arguments(step.group, input_version, window_seconds)
     run = processor.run(inputs=[_code_input(context, code), records], outputs=[output], arguments=arguments)
     return _processing_step(step, run)
 

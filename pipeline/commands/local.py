@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 
 from ..config import PipelineConfig
+from ..errors import LocalUsageError
+from ..parameters import WINDOW_SECONDS_PARAMETER
 from .settings import overrides as _overrides
 
 
@@ -15,9 +17,12 @@ def run_local(args: argparse.Namespace) -> int:
     from ..parameters import parameter_text
 
     groups = parse_groups(args.groups, "--groups") if args.groups is not None else None
-    overrides = {
-        name: parameter_text(value) for name, value in _overrides(PipelineConfig(), args.param).items()
-    }
+    given = _overrides(PipelineConfig(), args.param)
+    if args.window_seconds is not None:
+        if WINDOW_SECONDS_PARAMETER in given:
+            raise LocalUsageError(f"give --window-seconds or --param {WINDOW_SECONDS_PARAMETER}, not both")
+        given[WINDOW_SECONDS_PARAMETER] = args.window_seconds
+    overrides = {name: parameter_text(value) for name, value in given.items()}
     result = run_locally(
         args.input_dir,
         args.output_dir,

@@ -1,5 +1,6 @@
 """What a finished local run tells its user last: the steps run and reused, the records that failed (per
-group, commonest reasons first), and where the dataset, the report, the logs and ``<output>/latest`` are."""
+group, commonest reasons first), and where the dataset, the windows dataset (when windows were cut), the
+report, the logs and ``<output>/latest`` are."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from steps.combine.output_names import DATASET_FOLDER, QUALITY_FILE, REPORT_FILE
+from steps.combine.output_names import DATASET_FOLDER, QUALITY_FILE, REPORT_FILE, WINDOWS_FOLDER
 from steps.contract.outputs import ERRORS_FILE
 
 from .run import LATEST, LocalRun
@@ -27,8 +28,10 @@ def summary_lines(run: LocalRun, output_dir: Path) -> list[str]:
         lines.append(f"reused: {', '.join(o.name for o in run.reused)} (from {', '.join(sources)})")
     lines += _record_lines(_quality(run.combined / QUALITY_FILE), run.group_output_of)
     latest = output_dir / LATEST
+    windows = run.combined / WINDOWS_FOLDER
     lines += [
         f"dataset: {_shown(run.combined / DATASET_FOLDER)}",
+        f"windows: {_shown(windows)}" if windows.is_dir() else "",
         f"report:  {_shown(run.combined / REPORT_FILE)}",
         f"logs:    {', '.join(_shown(folder) for folder in run.log_folders)}",
         f"latest:  {_shown(latest)} -> {os.readlink(latest)}" if latest.is_symlink() else "",

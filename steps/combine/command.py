@@ -21,9 +21,15 @@ from typing import TYPE_CHECKING, Any
 from steps.contract.arguments import add_strict_option
 from steps.contract.s3 import aws_region
 
-from .destination import FROM_JOB_OUTPUT, dataset_destination
+from .destination import (
+    FROM_JOB_OUTPUT,
+    WINDOWS_S3_URI_OPTION,
+    WINDOWS_TABLE_SUFFIX,
+    dataset_destination,
+    windows_destination,
+)
 from .errors import CombineError, one_line
-from .output_names import DATASET_FOLDER, REPORT_FILES
+from .output_names import DATASET_FOLDER, REPORT_FILES, WINDOWS_FOLDER
 
 if TYPE_CHECKING:
     from .combining import CombineResult
@@ -34,8 +40,9 @@ DEFAULT_OUTPUT = Path("/opt/ml/processing/output")
 # What --help says, as plain text (the module's docstring is for the code's readers).
 DESCRIPTION = """\
 Combine every group's extract outputs, after checking them all, into one Parquet dataset partitioned by group
-(a local folder, or S3 with KMS and optionally the Glue catalog), signal_stats.csv, quality.json and
-report.html. A group whose outputs fail a check stops the step before anything is written.
+(a local folder, or S3 with KMS and optionally the Glue catalog), a windows dataset beside it when the groups
+have windows (windows.parquet), signal_stats.csv, quality.json and report.html. A group whose outputs fail a
+check stops the step before anything is written.
 
 The same command runs in the pipeline's SageMaker Processing job, as python3 -m steps.combine.command, given
 each group step's output location with --group-output and writing /opt/ml/processing/output."""
@@ -84,9 +91,27 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         help=f"write the dataset to S3 here instead: s3://bucket/prefix/, or {FROM_JOB_OUTPUT} for "
         f"<the job's S3 output URI>/{DATASET_FOLDER}/ inside a Processing job",
     )
+    parser.add_argument(
+        "--windows-dir",
+        default="",
+        help=f"local windows dataset folder (default: <output-dir>/{WINDOWS_FOLDER})",
+    )
+    parser.add_argument(
+        WINDOWS_S3_URI_OPTION,
+        default="",
+        help=f"with --dataset-s3-uri, where the windows dataset goes: s3://bucket/prefix/, or "
+        f"{FROM_JOB_OUTPUT} for <the job's S3 output URI>/{WINDOWS_FOLDER}/ (the default with "
+        f"--dataset-s3-uri {FROM_JOB_OUTPUT}; with a URI of its own, needed when there are windows)",
+    )
     parser.add_argument("--kms-key-id", default="", help="KMS key for the S3 objects (default: SSE-S3)")
-    parser.add_argument("--glue-database", default="", help="Glue database to register the dataset in")
+    parser.add_argument("--glue-database", default="", help="Glue database to register the datasets in")
     parser.add_argument("--glue-table", default="", help="Glue table name (with --glue-database)")
+    parser.add_argument(
+        "--glue-windows-table",
+        default="",
+        help=f"Glue table name of the windows dataset (default: the --glue-table name + "
+        f"{WINDOWS_TABLE_SUFFIX})",
+    )
     parser.add_argument(
         "--region",
         default="",
@@ -127,6 +152,7 @@ def arguments(
 def run(args: argparse.Namespace) -> int:
     try:
         destination = dataset_destination(args)
+        windows = windows_destination(args)
     except ValueError as exc:
         print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return 2
@@ -148,16 +174,20 @@ def run(args: argparse.Namespace) -> int:
             for name, place in args.group_output or []
             if not place.startswith("s3://")
         ]
-        local = None
+        local = []
         if isinstance(destination, Path):
-            local = ("--dataset-dir" if args.dataset_dir else "the dataset folder", destination)
+            local.append(("--dataset-dir" if args.dataset_dir else "the dataset folder", destination))
+        if isinstance(windows, Path):
+            local.append(("--windows-dir" if args.windows_dir else "the windows dataset folder", windows))
         check_local_folders(inputs, args.output_dir, REPORT_FILES, local)  # before anything is read
         if args.group_output:
             folders = group_folders_of(args.group_output, args.input_dir, aws_region(args.region))
         else:
             folders = group_folders(args.input_dir, groups)
         run = run_metadata(read_job_config())
-        result = combine_groups(folders, args.output_dir, destination, run, dict(args.group_output or []))
+        result = combine_groups(
+            folders, args.output_dir, destination, run, dict(args.group_output or []), windows
+        )
     except ValueError as exc:
         print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return 2
@@ -207,12 +237,14 @@ def failed_records(result: CombineResult) -> str:
 def describe(result: CombineResult, output_dir: Path) -> str:
     """The one line a successful run prints."""
     totals = result.quality["totals"]
+    length = result.quality["windows"]["window_seconds"]
+    windows = f"; {totals['windows']} windows of {length:g} s -> {result.windows}" if length else ""
     return (
         f"combined {totals['groups']} groups: {totals['rows']} rows from {totals['records_summarised']} of "
         f"{totals['records_discovered']} records ({totals['records_failed']} failed, "
         f"{totals['errors_reported']} errors reported), {result.signals} signals, "
-        f"{len(result.quality['unknown_signal_names'])} unknown signal names; dataset -> {result.dataset}; "
-        f"reports -> {output_dir}"
+        f"{len(result.quality['unknown_signal_names'])} unknown signal names; dataset -> {result.dataset}"
+        f"{windows}; reports -> {output_dir}"
     )
 
 

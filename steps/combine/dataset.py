@@ -27,7 +27,7 @@ from steps.contract.atomic import PARTIAL_SUFFIX, remove_leftovers, temporary_fo
 
 from . import glue_table
 from .dataset_folder import check_replaceable, real_path, write_marker
-from .dataset_schema import ATHENA_TYPES, DATASET_SCHEMA, PARTITION_COLUMN
+from .dataset_schema import ATHENA_TYPES, DATASET_SCHEMA, PARTITION_COLUMN, STANDARD_NAME_COLUMN
 from .destination import S3Dataset
 from .errors import DatasetWriteError
 from .signal_names import standardise_signals
@@ -43,7 +43,7 @@ def dataset_table(features: pa.Table) -> tuple[pa.Table, Counter[str]]:
     names, unknown = standardise_signals(
         features.column("signal").to_pylist(), features.column("kind").to_pylist()
     )
-    index = DATASET_SCHEMA.get_field_index("signal_std")
+    index = DATASET_SCHEMA.get_field_index(STANDARD_NAME_COLUMN)
     table = features.add_column(index, DATASET_SCHEMA.field(index), pa.array(names, pa.string()))
     return table, unknown
 
@@ -52,12 +52,20 @@ def dataset_table(features: pa.Table) -> tuple[pa.Table, Counter[str]]:
 def local_dataset(target: Path) -> Iterator[GroupWriter]:
     """A writer of groups into a staging folder beside ``target``; it replaces ``target`` once complete (the
     caller has checked that ``target`` is a dataset of ours, or new, or empty)."""
+    with staged_folder(target, DATASET_SCHEMA) as staging:
+        yield lambda table: _write_local_partition(table, staging)
+
+
+@contextmanager
+def staged_folder(target: Path, schema: pa.Schema) -> Iterator[Path]:
+    """A staging folder beside ``target`` to write a dataset of ``schema`` into; once the block completes, it
+    gets the marker and replaces ``target`` (removed if the block fails)."""
     target = real_path(target)  # a symbolic link to the dataset stays one; the folder it names is replaced
     remove_leftovers(target.parent, [target.name], (PARTIAL_SUFFIX, RETIRED_SUFFIX))
     staging = temporary_folder(target)
     try:
-        yield lambda table: _write_local_partition(table, staging)
-        write_marker(staging, DATASET_SCHEMA)
+        yield staging
+        write_marker(staging, schema)
         _replace_folder(staging, target)
     finally:
         if staging.exists():
@@ -79,6 +87,19 @@ def _write_local_partition(table: pa.Table, root: Path) -> None:
 def group_of(table: pa.Table) -> str:
     """The group whose rows ``table`` holds (one group per table: the group outputs were checked)."""
     return str(table.column(PARTITION_COLUMN)[0].as_py())
+
+
+def remove_dataset(target: Path, label: str) -> None:
+    """Remove the dataset folder ``target`` (one this step wrote: checked again here), if there is one: a run
+    without windows leaves no windows dataset of an earlier run behind."""
+    target = real_path(target)
+    remove_leftovers(target.parent, [target.name], (PARTIAL_SUFFIX, RETIRED_SUFFIX))
+    if not os.path.lexists(target):
+        return
+    check_replaceable(target, label)
+    retired = temporary_folder(target, RETIRED_SUFFIX)
+    os.replace(target, retired)  # one rename: a reader sees the folder whole, or none
+    shutil.rmtree(retired)
 
 
 def _replace_folder(staging: Path, target: Path) -> None:
@@ -105,8 +126,8 @@ def s3_dataset(destination: S3Dataset) -> Iterator[GroupWriter]:
     session = boto3.Session(region_name=destination.region or None)  # one session for every call
     glue = session.client("glue") if destination.catalogued else None
     if glue is not None:
-        with _aws_failure(f"reading Glue table {glue_table.table_name(destination)}"):
-            glue_table.updatable_table(glue, destination)
+        with aws_failure(f"reading Glue table {glue_table.table_name(destination)}"):
+            glue_table.updatable_table(glue, destination, ATHENA_TYPES)
     partitions: dict[str, str] = {}  # group -> the folder its rows went to
 
     def write_group(table: pa.Table) -> None:
@@ -114,7 +135,7 @@ def s3_dataset(destination: S3Dataset) -> Iterator[GroupWriter]:
             return  # awswrangler cannot write an empty partition; the group is still in quality.json
         group = group_of(table)
         location = f"{destination.uri.rstrip('/')}/{group}/"
-        with _aws_failure(f"writing group {group} to {location}"):
+        with aws_failure(f"writing group {group} to {location}"):
             wr.s3.to_parquet(
                 df=table.to_pandas(),
                 path=location,
@@ -134,8 +155,8 @@ def s3_dataset(destination: S3Dataset) -> Iterator[GroupWriter]:
 
     yield write_group
     if glue is not None:
-        with _aws_failure(f"pointing Glue table {glue_table.table_name(destination)} at {destination.uri}"):
-            glue_table.switch_table(glue, destination, partitions)
+        with aws_failure(f"pointing Glue table {glue_table.table_name(destination)} at {destination.uri}"):
+            glue_table.switch_table(glue, destination, partitions, ATHENA_TYPES)
         log.info(
             "Glue table %s: %d partitions under %s",
             glue_table.table_name(destination),
@@ -145,7 +166,7 @@ def s3_dataset(destination: S3Dataset) -> Iterator[GroupWriter]:
 
 
 @contextmanager
-def _aws_failure(action: str) -> Iterator[None]:
+def aws_failure(action: str) -> Iterator[None]:
     """Turn what boto3 or awswrangler raise into one line naming the action."""
     import awswrangler as wr
     from botocore.exceptions import BotoCoreError, ClientError

@@ -1,7 +1,7 @@
 """Where a local run may write: the folders it refuses, and how it knows a dataset folder it wrote itself.
 
-A local dataset is replaced whole by each run, so before it reads any group the step refuses (exit 2, in one
-line):
+A local dataset (the records', the windows') is replaced whole by each run, so before it reads any group the
+step refuses (exit 2, in one line):
 
 - a dataset folder that is an input folder (``--input-dir``, a local ``--group-output``), is inside one or
   holds one: replacing it would delete the groups' outputs, or the dataset would be read as a group next time;
@@ -58,11 +58,12 @@ def check_local_folders(
     inputs: Sequence[tuple[str, Path]],
     output_dir: Path,
     report_files: Sequence[str],
-    dataset: tuple[str, Path] | None,
+    datasets: Sequence[tuple[str, Path]],
 ) -> None:
     """Refuse (:class:`OutputFolderError`) folders that overlap as the module's docstring says; ``inputs``
-    and ``dataset`` are (how the command line names it, folder) pairs; ``dataset`` is None when the dataset
-    goes to S3."""
+    and ``datasets`` (the records' and the windows' local folders; none when they go to S3) are (how the
+    command line names it, folder) pairs. Two datasets must not overlap either: replacing one would delete the
+    other, or a reader of one would read the other's files."""
     output = real_path(output_dir)
     for option, folder in inputs:
         source = real_path(folder)
@@ -78,9 +79,21 @@ def check_local_folders(
         report = output / name
         if os.path.lexists(report) and (report.is_dir() or not report.is_file()):
             raise OutputFolderError(f"--output-dir {output_dir} holds {name}, which is not a file")
-    if dataset is None:
-        return
-    label, folder = dataset
+    for index, (label, folder) in enumerate(datasets):
+        _check_dataset_folder(inputs, output_dir, label, folder)
+        for other_label, other in datasets[:index]:
+            one, two = real_path(folder), real_path(other)
+            if one == two or one.is_relative_to(two) or two.is_relative_to(one):
+                where = "is" if one == two else "is inside" if one.is_relative_to(two) else "holds"
+                raise OutputFolderError(
+                    f"{label} {folder} {where} {other_label} {other}: give the two datasets folders apart"
+                )
+
+
+def _check_dataset_folder(
+    inputs: Sequence[tuple[str, Path]], output_dir: Path, label: str, folder: Path
+) -> None:
+    output = real_path(output_dir)
     target = real_path(folder)
     for option, source_folder in inputs:
         source = real_path(source_folder)

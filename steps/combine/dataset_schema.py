@@ -1,5 +1,5 @@
-"""The combined dataset's columns: the features plus ``signal_std``, partitioned by group; and their Glue /
-Athena types, so no column's type is guessed from its values.
+"""The combined datasets' columns: the features plus ``signal_std``, and the windows plus ``signal_std``,
+both partitioned by group; and their Glue / Athena types, so no column's type is guessed from its values.
 
 Each group's rows are in a folder named for the group, ``<group>/part-0.parquet``, with the group column
 *inside* the files, not hive-style ``patient_group=<group>/`` folders: readers infer a hive value's type from
@@ -13,19 +13,33 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from steps.contract.outputs import FEATURE_SCHEMA, GROUP_COLUMN
+from steps.contract.outputs import FEATURE_SCHEMA, GROUP_COLUMN, WINDOW_SCHEMA
 
 PARTITION_COLUMN = GROUP_COLUMN
-DATASET_SCHEMA = FEATURE_SCHEMA.insert(
-    FEATURE_SCHEMA.get_field_index("signal") + 1, pa.field("signal_std", pa.string())
-)
-ATHENA_TYPES = {
-    field.name: {
-        "string": "string",
-        "int32": "int",
-        "int64": "bigint",
-        "double": "double",
-        "timestamp[ms]": "timestamp",
-    }[str(field.type)]
-    for field in DATASET_SCHEMA
-}
+STANDARD_NAME_COLUMN = "signal_std"
+
+
+def with_standard_names(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with ``signal_std`` (the signal's standard name) right after ``signal``."""
+    return schema.insert(schema.get_field_index("signal") + 1, pa.field(STANDARD_NAME_COLUMN, pa.string()))
+
+
+def athena_types(schema: pa.Schema) -> dict[str, str]:
+    """Each column's Glue / Athena type."""
+    return {
+        field.name: {
+            "string": "string",
+            "int32": "int",
+            "int64": "bigint",
+            "double": "double",
+            "timestamp[ms]": "timestamp",
+        }[str(field.type)]
+        for field in schema
+    }
+
+
+DATASET_SCHEMA = with_standard_names(FEATURE_SCHEMA)
+ATHENA_TYPES = athena_types(DATASET_SCHEMA)
+# The windows dataset: every group's windows, and each signal's standard name, as in the records dataset.
+WINDOWS_DATASET_SCHEMA = with_standard_names(WINDOW_SCHEMA)
+WINDOWS_ATHENA_TYPES = athena_types(WINDOWS_DATASET_SCHEMA)

@@ -1,11 +1,13 @@
-"""Where the combined dataset goes: a local folder, or S3 with server-side encryption and a Glue table.
+"""Where the combined datasets go: a local folder each, or S3 with server-side encryption and Glue tables.
 
 Inside a pipeline execution the combine step is given ``--dataset-s3-uri from-job-output`` rather than a URI
 holding the execution id, which would change its cache key on every run: it finds the S3 URI its output folder
 is uploaded to in the job's own configuration (``/opt/ml/config/processingjobconfig.json``, the
 CreateProcessingJob request, written by SageMaker before the script starts; found as
 ``steps.contract.job_config`` finds it) and puts the dataset beside the reports, under
-``<that URI>/dataset/``.
+``<that URI>/dataset/``, and the windows dataset under ``<that URI>/windows/``. With a dataset URI of its own,
+the windows need one of their own too (``--windows-s3-uri``), when there are windows. The windows' Glue table
+is the records' name plus ``_windows``, unless named (``--glue-windows-table``).
 """
 
 from __future__ import annotations
@@ -18,9 +20,13 @@ from pathlib import Path
 from steps.contract.job_config import job_config_path
 from steps.contract.s3 import aws_region, sse_arguments
 
-from .output_names import DATASET_FOLDER, dataset_beside
+from .output_names import DATASET_FOLDER, WINDOWS_FOLDER, dataset_beside
 
 FROM_JOB_OUTPUT = "from-job-output"
+WINDOWS_S3_URI_OPTION = "--windows-s3-uri"  # the pipeline reads it in a definition to say where windows went
+WINDOWS_TABLE_SUFFIX = "_windows"
+# Glue's limit of a table's name (CreateTable's TableInput.Name: 1 to 255 characters)
+MAX_GLUE_NAME = 255
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,54 @@ def dataset_destination(args: argparse.Namespace, job_config: Path | None = None
     if bool(args.glue_database) != bool(args.glue_table):
         raise ValueError("give both --glue-database and --glue-table, or neither")
     return S3Dataset(uri, args.kms_key_id, args.glue_database, args.glue_table, aws_region(args.region))
+
+
+def windows_table_name(records_table: str) -> str:
+    """The windows dataset's Glue table when it is not named: the records table's name and ``_windows``."""
+    return f"{records_table}{WINDOWS_TABLE_SUFFIX}"
+
+
+def windows_destination(args: argparse.Namespace, job_config: Path | None = None) -> Path | S3Dataset:
+    """Where the windows dataset goes, beside the records dataset: a local folder, or S3 when the dataset goes
+    there (an S3Dataset whose ``uri`` is empty when no place was given: refused once windows are found);
+    ValueError if the options contradict."""
+    if not args.dataset_s3_uri:
+        given = [
+            option
+            for option, value in {
+                "--windows-s3-uri": args.windows_s3_uri,
+                "--glue-windows-table": args.glue_windows_table,
+            }.items()
+            if value
+        ]
+        if given:
+            raise ValueError(f"{', '.join(given)} only apply with --dataset-s3-uri")
+        return Path(args.windows_dir) if args.windows_dir else args.output_dir / WINDOWS_FOLDER
+    if args.windows_dir:
+        raise ValueError("give --windows-dir or --dataset-s3-uri, not both (with it, --windows-s3-uri)")
+    uri = args.windows_s3_uri
+    if uri == FROM_JOB_OUTPUT or (not uri and args.dataset_s3_uri == FROM_JOB_OUTPUT):
+        uri = dataset_beside(job_output_s3_uri(args.output_dir, job_config), WINDOWS_FOLDER)
+    if uri and (not uri.startswith("s3://") or len(uri.rstrip("/")) <= len("s3://")):
+        raise ValueError(f"--windows-s3-uri must be s3://bucket/prefix or {FROM_JOB_OUTPUT}, not {uri!r}")
+    if args.glue_windows_table and not args.glue_table:
+        raise ValueError("--glue-windows-table goes with --glue-database and --glue-table")
+    table = args.glue_windows_table or (windows_table_name(args.glue_table) if args.glue_table else "")
+    if len(table) > MAX_GLUE_NAME:
+        option = (
+            "--glue-windows-table" if args.glue_windows_table else f"--glue-table + {WINDOWS_TABLE_SUFFIX!r}"
+        )
+        raise ValueError(
+            f"the windows' Glue table name ({option}) is {len(table)} characters long; Glue takes at most "
+            f"{MAX_GLUE_NAME}"
+        )
+    return S3Dataset(uri, args.kms_key_id, args.glue_database, table, aws_region(args.region))
+
+
+def overlapping_uris(first: str, second: str) -> bool:
+    """Whether one S3 prefix is the other or lies inside it (a reader of one would read the other)."""
+    one, other = first.rstrip("/") + "/", second.rstrip("/") + "/"
+    return one.startswith(other) or other.startswith(one)
 
 
 def job_output_s3_uri(local_path: Path, config: Path | None = None) -> str:

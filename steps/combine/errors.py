@@ -39,6 +39,16 @@ class GroupOutputError(CombineError):
         self.group = group
 
 
+class MissingDestinationError(CombineError):
+    """There are windows, and nowhere given to write them (the dataset goes to a URI of its own)."""
+
+    exit_code = 2
+
+
+class MixedWindowsError(CombineError):
+    """The groups' windows were cut with different lengths: one windows dataset cannot hold them."""
+
+
 class DatasetWriteError(CombineError):
     """The combined dataset could not be written (S3 or the Glue catalog refused it)."""
 

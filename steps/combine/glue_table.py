@@ -1,13 +1,14 @@
-"""The dataset's Glue table: created, or switched to the newest dataset with its partitions, through the Glue
-API itself (awswrangler refuses to write a catalogued table anywhere but the table's own location, and its
-partition calls keep a partition that exists, at its old location)."""
+"""A dataset's Glue table (the records', the windows'): created, or switched to the newest dataset with its
+partitions, through the Glue API itself (awswrangler refuses to write a catalogued table anywhere but the
+table's own location, and its partition calls keep a partition that exists, at its old location). Each
+function is given the dataset's columns with their Athena types (``dataset_schema``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .dataset_schema import ATHENA_TYPES, PARTITION_COLUMN
+from .dataset_schema import PARTITION_COLUMN
 from .destination import S3Dataset
 from .errors import DatasetWriteError
 
@@ -23,8 +24,8 @@ PARQUET_INPUT_FORMAT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputF
 PARQUET_OUTPUT_FORMAT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 TABLE_PARAMETERS = {"classification": "parquet", "compressionType": "snappy", "typeOfData": "file"}
-COLUMN_TYPES = {name: kind for name, kind in ATHENA_TYPES.items() if name != PARTITION_COLUMN}
-PARTITION_KEYS = [{"Name": PARTITION_COLUMN, "Type": ATHENA_TYPES[PARTITION_COLUMN]}]
+PARTITION_TYPE = "string"
+PARTITION_KEYS = [{"Name": PARTITION_COLUMN, "Type": PARTITION_TYPE}]
 # Glue's batch calls take at most this many partitions each
 CREATE_BATCH = UPDATE_BATCH = 100
 DELETE_BATCH = 25
@@ -34,7 +35,14 @@ def table_name(destination: S3Dataset) -> str:
     return f"{destination.glue_database}.{destination.glue_table}"
 
 
-def updatable_table(glue: Any, destination: S3Dataset) -> dict[str, Any] | None:
+def column_types(athena_types: Mapping[str, str]) -> dict[str, str]:
+    """The table's columns: the dataset's, less the partition column (a partition key, in the files too)."""
+    return {name: kind for name, kind in athena_types.items() if name != PARTITION_COLUMN}
+
+
+def updatable_table(
+    glue: Any, destination: S3Dataset, athena_types: Mapping[str, str]
+) -> dict[str, Any] | None:
     """The Glue table as it is, or None if there is none yet (its database must exist).
 
     A table that is there but is not this dataset's -- not an external Parquet table partitioned by group, or
@@ -49,7 +57,7 @@ def updatable_table(glue: Any, destination: S3Dataset) -> dict[str, Any] | None:
     except glue.exceptions.EntityNotFoundException:
         glue.get_database(Name=destination.glue_database)  # a missing database fails here, before any write
         return None
-    problem = _incompatibility(table)
+    problem = _incompatibility(table, column_types(athena_types))
     if problem:
         raise DatasetWriteError(
             f"Glue table {table_name(destination)} is not this dataset's table: {problem}; "
@@ -58,7 +66,7 @@ def updatable_table(glue: Any, destination: S3Dataset) -> dict[str, Any] | None:
     return table
 
 
-def _incompatibility(table: dict[str, Any]) -> str:
+def _incompatibility(table: dict[str, Any], columns: Mapping[str, str]) -> str:
     """Why this step must not update ``table``; empty if it may."""
     if table.get("TableType") != "EXTERNAL_TABLE":
         return f"its type is {table.get('TableType') or 'not given'}, not EXTERNAL_TABLE"
@@ -74,21 +82,28 @@ def _incompatibility(table: dict[str, Any]) -> str:
     keys = [(key["Name"], key.get("Type", "").lower()) for key in table.get("PartitionKeys") or []]
     if keys != [(key["Name"], key["Type"]) for key in PARTITION_KEYS]:
         listed = ", ".join(f"{name} {kind}" for name, kind in keys) or "nothing"
-        return f"it is partitioned by {listed}, not {PARTITION_COLUMN} {ATHENA_TYPES[PARTITION_COLUMN]}"
+        return f"it is partitioned by {listed}, not {PARTITION_COLUMN} {PARTITION_TYPE}"
     for column in descriptor.get("Columns") or []:
         name, kind = column["Name"], column.get("Type", "").lower()
-        if name not in COLUMN_TYPES:
+        if name not in columns:
             return f"it has a column {name} the dataset does not have"
-        if kind != COLUMN_TYPES[name]:
-            return f"its column {name} is {kind}, the dataset's is {COLUMN_TYPES[name]}"
+        if kind != columns[name]:
+            return f"its column {name} is {kind}, the dataset's is {columns[name]}"
     return ""
 
 
-def switch_table(glue: Any, destination: S3Dataset, partitions: dict[str, str]) -> None:
+def switch_table(
+    glue: Any,
+    destination: S3Dataset,
+    partitions: dict[str, str],
+    athena_types: Mapping[str, str],
+    parameters: Mapping[str, str] | None = None,
+) -> None:
     """Point the table at this dataset (creating it if there is none) and make its partitions exactly
-    ``partitions`` (group -> folder)."""
-    existing = updatable_table(glue, destination)  # again: the table may have changed while the data went up
-    table_input = _table_input(glue, destination, existing)
+    ``partitions`` (group -> folder); ``parameters``: the table's own, beside the format's."""
+    # again: the table may have changed while the data went up
+    existing = updatable_table(glue, destination, athena_types)
+    table_input = _table_input(glue, destination, existing, column_types(athena_types), parameters or {})
     database, name = destination.glue_database, destination.glue_table
     if existing is None:
         glue.create_table(DatabaseName=database, TableInput=table_input)
@@ -121,7 +136,13 @@ def switch_table(glue: Any, destination: S3Dataset, partitions: dict[str, str]) 
         _raise_batch_errors("dropping", destination, response)
 
 
-def _table_input(glue: Any, destination: S3Dataset, existing: dict[str, Any] | None) -> dict[str, Any]:
+def _table_input(
+    glue: Any,
+    destination: S3Dataset,
+    existing: dict[str, Any] | None,
+    types: Mapping[str, str],
+    parameters: Mapping[str, str],
+) -> dict[str, Any]:
     """The table as this dataset declares it; an existing table keeps what else it has (description, owner,
     parameters), copied through the fields UpdateTable accepts."""
     if existing is None:
@@ -150,11 +171,11 @@ def _table_input(glue: Any, destination: S3Dataset, existing: dict[str, Any] | N
     }
     columns = [
         {"Name": name, "Type": kind, **({"Comment": comments[name]} if name in comments else {})}
-        for name, kind in COLUMN_TYPES.items()
+        for name, kind in types.items()
     ]
     return {
         **base,
-        "Parameters": {**(base.get("Parameters") or {}), **TABLE_PARAMETERS},
+        "Parameters": {**(base.get("Parameters") or {}), **TABLE_PARAMETERS, **parameters},
         "PartitionKeys": PARTITION_KEYS,
         "StorageDescriptor": {
             **base["StorageDescriptor"],

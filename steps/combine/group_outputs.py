@@ -35,10 +35,14 @@ from steps.contract.outputs import (
     SUMMARY_FILES_KEY,
     SUMMARY_HOST_COUNT,
     SUMMARY_HOST_INDEX,
+    SUMMARY_WINDOWS,
+    WINDOWS_FILE,
     file_digest,
 )
 
 from .errors import GroupOutputError, InputFolderError
+from .group_windows import check_windows_file, check_windows_present, summary_window_seconds, summary_windows
+from .schema_difference import schema_difference
 from .strict_json import NotJsonError, json_problem, shown, strict_json
 
 # An error line holds a path, a record's name and a one-line message: far less than this. A longer line is not
@@ -62,10 +66,18 @@ class GroupOutputs:
     rows: int
     parts: tuple[Path, ...]  # folders holding the three files: the group's, or one per host share
     part_summaries: tuple[dict[str, Any], ...]  # each part's own summary.json, in the order of ``parts``
+    # the length its windows were cut with (every share's): 0 none were, None the summary does not say
+    window_seconds: float | None = None
+    windows: int = 0  # window rows, in windows.parquet (of every share)
 
     @property
     def features_paths(self) -> list[Path]:
         return [part / FEATURES_FILE for part in self.parts]
+
+    @property
+    def windows_paths(self) -> list[Path]:
+        """Each share's ``windows.parquet``; none when the group has no windows."""
+        return [part / WINDOWS_FILE for part in self.parts] if self.window_seconds else []
 
 
 GroupFolder = tuple[str, Path]  # a group's name and the folder holding its outputs
@@ -138,9 +150,15 @@ def read_group_outputs(folder: Path, group: str | None = None) -> GroupOutputs:
         for part in ([folder] if own or not shares else shares)
     ]
     _check_host_shares(parts, group)
+    lengths = {part.window_seconds for part in parts}
+    if len(lengths) > 1:
+        listed = ", ".join(f"{part.folder.name}/ {shown(part.window_seconds)}" for part in parts)
+        raise GroupOutputError(group, f"host shares with windows of different lengths ({listed}): {RERUN}")
     summary = dict(parts[0].summary)
     for key in SUMMARY_COUNTS:
         summary[key] = sum(part.summary[key] for part in parts)
+    if parts[0].window_seconds:
+        summary[SUMMARY_WINDOWS] = sum(part.windows for part in parts)
     return GroupOutputs(
         group=group,
         folder=folder,
@@ -149,6 +167,8 @@ def read_group_outputs(folder: Path, group: str | None = None) -> GroupOutputs:
         rows=sum(part.rows for part in parts),
         parts=tuple(part.folder for part in parts),
         part_summaries=tuple(part.summary for part in parts),
+        window_seconds=parts[0].window_seconds,
+        windows=sum(part.windows for part in parts),
     )
 
 
@@ -191,10 +211,19 @@ def _read_part(folder: Path, group: str, where: str) -> GroupOutputs:
             group,
             f"{folder} holds the outputs of group {summary['group']!r} ({where}{SUMMARY_FILE}), not {group}",
         )
-    _check_digests(folder, summary, group, where)
+    window_seconds = summary_window_seconds(summary, group, where)
+    counted_windows = summary_windows(summary, window_seconds, group, where)
+    digested = (*DIGESTED_FILES, WINDOWS_FILE) if window_seconds else DIGESTED_FILES
+    check_windows_present(folder, window_seconds, group, where, RERUN)
+    _check_digests(folder, summary, group, where, digested)
     errors = _read_errors(folder / ERRORS_FILE, group, where)
     rows = _check_features(folder / FEATURES_FILE, group, where)
     _check_counts(summary, rows, len(errors), where)
+    windows = check_windows_file(folder / WINDOWS_FILE, group, where) if window_seconds else 0
+    if windows != counted_windows:
+        raise GroupOutputError(
+            group, f"{where}{SUMMARY_FILE} counts {counted_windows} windows, {WINDOWS_FILE} holds {windows}"
+        )
     return GroupOutputs(
         group=group,
         folder=folder,
@@ -203,6 +232,8 @@ def _read_part(folder: Path, group: str, where: str) -> GroupOutputs:
         rows=rows,
         parts=(folder,),
         part_summaries=(summary,),
+        window_seconds=window_seconds,
+        windows=windows,
     )
 
 
@@ -237,18 +268,21 @@ def _is_count(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _check_digests(folder: Path, summary: dict[str, Any], group: str, where: str) -> None:
-    """Each file the summary describes is that file: the same size (checked first, cheaply), the same
-    SHA-256."""
+def _check_digests(
+    folder: Path, summary: dict[str, Any], group: str, where: str, names: tuple[str, ...]
+) -> None:
+    """Each file the summary describes (``names``: the features and errors, and the windows when it records
+    windows) is that file: the same size (checked first, cheaply), the same SHA-256."""
     described = summary.get(SUMMARY_FILES_KEY)
     if not isinstance(described, dict):
+        listed = ", ".join(names[:-1]) + f" and {names[-1]}"
         raise GroupOutputError(
             group,
-            f"{where}{SUMMARY_FILE} has no {SUMMARY_FILES_KEY!r} describing {' and '.join(DIGESTED_FILES)} "
+            f"{where}{SUMMARY_FILE} has no {SUMMARY_FILES_KEY!r} describing {listed} "
             f"(it has {shown(described)}): it is not one the extract step wrote with its outputs; "
             "run the extract step again",
         )
-    for name in DIGESTED_FILES:
+    for name in names:
         entry = described.get(name)
         if not _is_digest(entry):
             raise GroupOutputError(
@@ -327,7 +361,7 @@ def _check_features(path: Path, group: str, where: str) -> int:
         with pq.ParquetFile(path) as parquet:
             schema = parquet.schema_arrow
             if not schema.equals(FEATURE_SCHEMA):  # metadata is not compared: only names, types, nullability
-                difference = schema_difference(schema)
+                difference = schema_difference(schema, FEATURE_SCHEMA)
                 raise GroupOutputError(
                     group, f"{where}{FEATURES_FILE} does not have the extract step's schema: {difference}"
                 )
@@ -346,37 +380,6 @@ def _check_features(path: Path, group: str, where: str) -> int:
         named = ", ".join(sorted(shown(other) for other in others))
         raise GroupOutputError(group, f"{where}{FEATURES_FILE} holds rows of group {named}")
     return int(rows)
-
-
-def schema_difference(actual: pa.Schema, expected: pa.Schema = FEATURE_SCHEMA) -> str:
-    """How ``actual`` differs from ``expected`` in names, types, nullability or order, in one line."""
-    repeated = sorted({name for name in actual.names if actual.names.count(name) > 1})
-    if repeated:
-        return f"columns named more than once: {', '.join(repeated)}"
-    missing = [name for name in expected.names if name not in actual.names]
-    extra = [name for name in actual.names if name not in expected.names]
-    retyped, renulled = [], []
-    for field in expected:
-        if field.name not in actual.names:
-            continue
-        found = actual.field(field.name)
-        if not found.type.equals(field.type):
-            retyped.append(f"{field.name} is {found.type}, expected {field.type}")
-        elif found.nullable != field.nullable:
-            renulled.append(f"{field.name} is {_nullability(found)}, expected {_nullability(field)}")
-    parts = [
-        *([f"missing columns {', '.join(missing)}"] if missing else []),
-        *([f"unexpected columns {', '.join(extra)}"] if extra else []),
-        *retyped,
-        *renulled,
-    ]
-    if not parts and actual.names != expected.names:
-        parts = [f"columns in another order: {', '.join(actual.names)}"]
-    return "; ".join(parts) or f"it is {actual}, expected {expected}".replace("\n", "; ")
-
-
-def _nullability(field: pa.Field) -> str:
-    return "nullable" if field.nullable else "not null"
 
 
 def _check_counts(summary: dict[str, Any], rows: int, errors: int, where: str) -> None:

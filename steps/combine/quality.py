@@ -1,6 +1,8 @@
 """``quality.json``: the run, what every group discovered, summarised and failed, why records failed, unknown
-names; per group its data volume, recording time and where it came from; the spread of each signal's record
-means and the groups' coverage over time. The report (``report.py``) shows exactly this, and the statistics.
+names; per group its data volume, recording time, windows and where it came from; the windows dataset's
+window length and rows; the spread of each signal's record means, each signal's clipping and flat lines
+(``signal_quality``), and the groups' coverage over time. The report (``report.py``) shows exactly this, and
+the statistics.
 
 Everything is accounted for: the error counts add up to the lines of every ``errors.jsonl``, and records
 discovered = summarised + failed, per group and in total. A number a group's ``summary.json`` does not give
@@ -20,6 +22,7 @@ from .coverage import GroupRecording, coverage_table
 from .group_outputs import GroupOutputs
 from .mean_distribution import MeanDistributions
 from .run_metadata import group_source
+from .signal_quality import SignalQuality
 
 EXAMPLES_PER_ERROR = 3
 
@@ -31,9 +34,12 @@ def quality_report(
     means: MeanDistributions,
     run: dict[str, Any],
     locations: Mapping[str, str],
+    signal_quality: SignalQuality | None = None,
+    window_seconds: float | None = None,
 ) -> dict[str, Any]:
     """The quality summary of a combine run, ready for ``json.dump``: ``recordings`` and ``locations`` by
-    group (where its outputs were read from), ``run`` as ``run_metadata`` gives it."""
+    group (where its outputs were read from), ``run`` as ``run_metadata`` gives it; ``window_seconds``: the
+    windows' one length (None: no windows)."""
     per_group = [
         _group_quality(outputs, recordings[outputs.group], locations[outputs.group]) for outputs in groups
     ]
@@ -47,13 +53,20 @@ def quality_report(
         hours.update(group["hours"])
     totals["hours"] = {kind: hours[kind] for kind in _kinds(hours)}
     totals["records_undated"] = sum(group["records_undated"] for group in per_group)
+    totals["windows"] = sum(group["windows"] for group in per_group)
     return {
         "run": run,
         "totals": totals,
         "groups": per_group,
+        "windows": {
+            "window_seconds": window_seconds,
+            "rows": totals["windows"],
+            "groups_without_windows": [group["group"] for group in per_group if not group["window_seconds"]],
+        },
         "errors": error_reasons(groups),
         "unknown_signal_names": _commonest_first(unknown_names),
         "signal_means": means.summary(),
+        "signal_quality": (signal_quality or SignalQuality()).summary(),
         "coverage": coverage_table(dict(recordings)),
     }
 
@@ -71,6 +84,8 @@ def _group_quality(outputs: GroupOutputs, recording: GroupRecording, location: s
     quality["records_dated"] = recording.records_dated
     quality["records_undated"] = recording.records_undated
     quality["undated_hours"] = recording.undated_hours
+    quality["window_seconds"] = outputs.window_seconds  # 0: none cut; None: its summary does not say
+    quality["windows"] = outputs.windows
     quality["source"] = group_source(outputs, location)
     return quality
 

@@ -1,10 +1,11 @@
 """``report.html``: ``quality.json`` and the signal statistics as one page of tables and plots.
 
-One self-contained file: no scripts, no external assets; the plots are PNGs (``plots``, ``group_plots``)
-embedded as base64 data URIs. The page reads top to bottom: the run (when, which code, which job, and where
-each group's outputs came from), the totals and the failures, the groups (volume, time, errors, coverage over
-time), then the signals (their statistics and the spread of their record means). Text from the records and the
-jobs is escaped (``html_tables``); a value that was not recorded says so.
+One self-contained file: no scripts, no external assets; the plots are PNGs (``plots``, ``group_plots``,
+``quality_plots``) embedded as base64 data URIs. The page reads top to bottom: the run (when, which code,
+which job, and where each group's outputs came from), the totals and the failures, the groups (volume, time,
+errors, windows, coverage over time), then the signals (their statistics, their clipping and flat lines, and
+the spread of their record means). Text from the records and the jobs is escaped (``html_tables``); a value
+that was not recorded says so.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .group_plots import coverage_plot, groups_plot
 from .html_tables import image, key_value_table, lines, paragraph, section, table
 from .mean_distribution import SAMPLE_SIZE
 from .plots import MAX_BARS, hours_plot, means_plot, valid_fraction_plot
+from .report_windows_quality import signal_quality_section, windows_section
 
 STYLE = """
 body { font-family: sans-serif; margin: 2em; color: #222; max-width: 1400px; }
@@ -27,6 +29,7 @@ th, td { border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: left; vertic
 th { background: #f2f2f2; }
 table#run th { white-space: nowrap; }
 td { overflow-wrap: anywhere; }
+table#signal-quality td:nth-child(2) { overflow-wrap: normal; }
 td.number { text-align: right; font-variant-numeric: tabular-nums; overflow-wrap: normal; }
 td.missing { color: #888; font-style: italic; }
 img { max-width: 100%; display: block; margin-bottom: 0.5em; }
@@ -46,11 +49,16 @@ def render_report(quality: dict[str, Any], stats: pd.DataFrame) -> str:
         section("Error reasons, commonest first", _errors_table(quality["errors"])),
         section("Errors per group and reason", _errors_per_group(groups, reasons)),
         section("Groups", _groups_table(groups) + image(groups_plot(groups, reasons), "per group")),
+        section("Windows", windows_section(quality["windows"], groups)),
         section("Coverage over time", _coverage(quality["coverage"], groups)),
         section("Unknown signal names", _unknown_table(quality["unknown_signal_names"])),
         section("Signals", _stats_table(stats)),
         section("Hours per signal", image(hours_plot(stats), "hours per signal") + plotted),
         section("Valid fraction per signal", image(valid_fraction_plot(stats), "valid fraction") + plotted),
+        section(
+            "Signal quality: clipping and flat lines",
+            signal_quality_section(quality["signal_quality"], stats),
+        ),
         section("Record means per signal", _means(quality["signal_means"], stats)),
     ]
     return (
@@ -162,7 +170,7 @@ def _groups_table(groups: list[dict[str, Any]]) -> str:
     kinds = list(dict.fromkeys(kind for group in groups for kind in group["hours"]))
     header = ["group", "records discovered", "summarised", "failed", "rows", "errors reported", "MB read",
               *(f"hours ({kind})" for kind in kinds), "extract seconds", "dated records",
-              "undated records"]  # fmt: skip
+              "undated records", "window seconds", "windows"]  # fmt: skip
     counts = [
         "group",
         "records_discovered",
@@ -179,6 +187,8 @@ def _groups_table(groups: list[dict[str, Any]]) -> str:
             group["extract_seconds"],
             group["records_dated"],
             group["records_undated"],
+            group["window_seconds"],
+            group["windows"],
         ]
         for group in groups
     )

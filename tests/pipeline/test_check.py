@@ -108,3 +108,13 @@ def test_a_long_prefix_breaks_the_argument_limit_and_is_named(aws: MotoAws) -> N
     config = replace(CONFIG, prefix="p" * 240)
     found = check_deployment(config, definition_of(aws, config), "one line")
     assert any("ContainerArguments" in p and "at most 256" in p for p in found.problems), found.problems
+
+
+def test_glue_table_names_the_combine_step_would_create_are_checked(aws: MotoAws) -> None:
+    config = replace(CONFIG, glue_database="waveforms", glue_table="t" * 250)
+    found = check_deployment(config, definition_of(aws, config), "one line")
+    assert found.problems == [
+        "Glue table of the windows: CreateTable: TableInput.Name: 258 characters, at most 255"
+    ], found.problems
+    fits = replace(CONFIG, glue_database="waveforms", glue_table="features")
+    assert check_deployment(fits, definition_of(aws, fits), "one line").problems == []

@@ -25,6 +25,7 @@ def expected_outputs(root: str, execution_id: str) -> dict[str, object]:
     combined = f"{root}/{execution_id}/combined"
     return {
         "dataset": f"{combined}/dataset/",
+        "windows": f"{combined}/windows/",
         "reports": {name: f"{combined}/{name}" for name in REPORTS},
         "groups": {f"Extract{group}": f"{root}/{execution_id}/groups/{group}" for group in GROUPS},
     }
@@ -47,7 +48,12 @@ def test_status_says_where_the_dataset_reports_and_group_outputs_are(deployable:
     expected = expected_outputs(default_root, first)
     reports, groups = expected["reports"], expected["groups"]
     assert isinstance(reports, dict) and isinstance(groups, dict)
-    assert outputs_table(out) == {"dataset": expected["dataset"], **reports, **groups}
+    assert outputs_table(out) == {
+        "dataset": expected["dataset"],
+        "windows": expected["windows"],
+        **reports,
+        **groups,
+    }
 
     code, out, err = deployable("--output", "json", "status", second)  # run with another OutputRoot
     assert code == 0, err
@@ -95,6 +101,24 @@ def test_a_dataset_uri_given_to_the_combine_step_is_where_the_dataset_is(
         run.execution_id, json.loads(text.replace('"from-job-output"', '"s3://elsewhere/dataset/"')), {}
     )
     assert output_locations(elsewhere, {}, REPORTS).dataset == "s3://elsewhere/dataset/"
+    assert output_locations(elsewhere, {}, REPORTS).windows is None  # the step is given no place for them
+
+
+def test_the_windows_dataset_is_listed_when_the_execution_cut_windows(deployable: Cli, aws: MotoAws) -> None:
+    assert deployable("upsert")[0] == 0
+    sagemaker = aws.client("sagemaker")
+    without = execution_run(sagemaker, started(deployable, "--param", "WindowSeconds=0"))
+    assert output_locations(without, {}, REPORTS).windows is None
+    code, out, _ = deployable("status", without.execution_id)
+    assert code == 0 and "windows" not in outputs_table(out)
+    cut = execution_run(sagemaker, started(deployable, "--param", "WindowSeconds=5"))
+    combined = f"s3://{BUCKET}/waveform-pipeline/output/{cut.execution_id}/combined"
+    assert output_locations(cut, {}, REPORTS).windows == f"{combined}/windows/"
+    text = json.dumps(cut.definition).replace(
+        '"from-job-output"', '"s3://elsewhere/dataset/", "--windows-s3-uri", "s3://elsewhere/windows/"'
+    )
+    named = type(cut)(cut.execution_id, json.loads(text), cut.parameters)
+    assert output_locations(named, {}, REPORTS).windows == "s3://elsewhere/windows/"
 
 
 def test_executions_and_start_wait_print_one_json_document(deployable: Cli) -> None:

@@ -72,7 +72,7 @@ def test_run_local_then_rerun_reuses_the_cache(
     assert sorted(e["record"] for e in errors) == ["garbled_0003", "nodata_0002", "truncated_0001"]
     quality = json.loads((dataset.parent / "quality.json").read_text())
     assert quality["totals"]["records_failed"] == 3
-    assert len(images(report.read_text())) == 5
+    assert len(images(report.read_text())) == 6  # the signals: hours, valid fraction, quality, means
     for summary in summaries.values():
         assert summary["records_discovered"] == summary["records_summarised"] + summary["records_failed"]
     # each step was given a job configuration of this run, and recorded it: the report is traced to its run

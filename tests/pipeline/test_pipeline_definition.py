@@ -118,6 +118,7 @@ def test_parameters_have_defaults_and_descriptions(aws: MotoAws) -> None:
     assert set(parameters) == {
         "InputRoot", "OutputRoot", "GroupInstanceType", "GroupInstanceCount", "GroupVolumeSizeGB",
         "CombineInstanceType", "StrictMode", "MaxRuntimeSeconds", "InputVersion", "VolumeQuotaGB",
+        "WindowSeconds",
     }  # fmt: skip
     assert all("DefaultValue" in p for p in parameters.values())
     assert parameters["GroupInstanceCount"] == {

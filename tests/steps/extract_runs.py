@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from steps.contract.outputs import DIGESTED_FILES, SUMMARY_FILE, SUMMARY_FILES_KEY, file_digest
+from steps.contract.outputs import DIGESTED_FILES, SUMMARY_FILE, SUMMARY_FILES_KEY, WINDOWS_FILE, file_digest
 
 
 @dataclass
@@ -43,5 +43,6 @@ def seal(folder: Path) -> None:
     """Make ``folder``'s summary.json describe its files as they are now: a test that alters an output on
     purpose, to reach a check the combine step makes after the files' digests, keeps the set whole."""
     summary = json.loads((folder / SUMMARY_FILE).read_text(encoding="utf-8"))
-    summary[SUMMARY_FILES_KEY] = {name: file_digest(folder / name) for name in DIGESTED_FILES}
+    names = [*DIGESTED_FILES, *([WINDOWS_FILE] if (folder / WINDOWS_FILE).is_file() else [])]
+    summary[SUMMARY_FILES_KEY] = {name: file_digest(folder / name) for name in names}
     (folder / SUMMARY_FILE).write_text(json.dumps(summary), encoding="utf-8")

@@ -36,7 +36,7 @@ from tests.steps.container import (
 from tests.steps.extract_runs import seal
 
 BIN = Path(sys.executable).parent
-PLOTS = 5  # per group; coverage; hours, valid fraction and record means per signal
+PLOTS = 6  # per group; coverage; hours, valid fraction, quality and record means per signal
 GENERATED = ["31", "33", "39"]  # 39 holds the generator's three planted defects
 ALL_GROUPS = ["30", "31", "32", "33", "35", "36", "39"]
 

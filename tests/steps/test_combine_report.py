@@ -221,14 +221,16 @@ def test_the_page_reads_run_totals_failures_groups_signals_in_that_order(run: Ru
         "Error reasons, commonest first",
         "Errors per group and reason",
         "Groups",
+        "Windows",
         "Coverage over time",
         "Unknown signal names",
         "Signals",
         "Hours per signal",
         "Valid fraction per signal",
+        "Signal quality: clipping and flat lines",
         "Record means per signal",
     ]
-    assert len(images(page)) == 5
+    assert len(images(page)) == 6
     assert "<script" not in page and "http" not in page  # self-contained
 
 

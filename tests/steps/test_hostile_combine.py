@@ -25,101 +25,25 @@ import pytest
 from steps.combine import command as combine_step
 from steps.combine.dataset_folder import EARLIER_MARKER_FILE, MARKER_FILE
 from steps.contract.outputs import (
-    DIGESTED_FILES,
     ERRORS_FILE,
     FEATURE_SCHEMA,
     FEATURES_FILE,
     SUMMARY_FILE,
     SUMMARY_FILES_KEY,
-    file_digest,
 )
 from tests.paths import ROOT
 from tests.report_pages import images, table_dicts
 from tests.steps.container import container_command
 from tests.steps.extract_runs import seal
+from tests.steps.outputs_by_hand import error_line, feature_row, write_group
 
-PLOTS = 5
+PLOTS = 6
 RERUN = "the outputs mix two extract runs, or an extract run was interrupted; run the extract step again"
 REPORTS = ["quality.json", "report.html", "signal_stats.csv"]
 NOT_A_GROUP_NAME = (
     "{} cannot be a group's name: letters, digits, '.', '_' and '-', starting with a letter or digit (the "
     "dataset's readers skip a folder starting with '.' or '_')"
 )
-
-
-def feature_row(group: str, record: str, signal: str, index: int = 0, hours: float = 1.0) -> dict[str, Any]:
-    return {
-        "patient_group": group,
-        "record_set": record.split("_")[0],
-        "record": record,
-        "kind": "waveform",
-        "signal_index": index,
-        "signal": signal,
-        "units": "mV",
-        "fs": 125.0,
-        "n_samples": int(125 * 3600 * hours),
-        "duration_s": 3600.0 * hours,
-        "n_valid": int(125 * 3600 * hours),
-        "mean": 0.1,
-        "std": 1.0,
-        "min": -1.0,
-        "max": 1.0,
-        "p05": -0.9,
-        "p50": 0.0,
-        "p95": 0.9,
-        "clip_fraction": 0.0,
-        "flat_fraction": 0.0,
-        "start_time": dt.datetime(2150, 1, 1),
-        "start_time_of_day": "00:00:00.000",
-    }
-
-
-def error_line(group: str, record: str = "3000001_0002", **fields: str) -> bytes:
-    error = {
-        "group": group,
-        "path": f"{record.split('_')[0]}/{record}.hea",
-        "record": record,
-        "error": "header_unparsable",
-        "message": "record line is not WFDB syntax",
-        **fields,
-    }
-    return json.dumps(error, ensure_ascii=False).encode("utf-8")
-
-
-def write_group(
-    folder: Path,
-    group: str,
-    rows: list[dict[str, Any]] | None = None,
-    errors: list[bytes] | None = None,
-    table: pa.Table | None = None,
-    host: tuple[int, int] = (0, 1),
-    **summary_fields: Any,
-) -> Path:
-    """A group's three output files in ``folder``, consistent with each other, as the extract step writes
-    them (from host share ``host``: index, count); ``errors`` are the lines of errors.jsonl, as they are;
-    ``summary_fields`` more fields of summary.json (bytes_read, seconds, job...)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    if table is None:
-        rows = [feature_row(group, f"{group}00001_0001", "II")] if rows is None else rows
-        table = pa.Table.from_pylist(rows, schema=FEATURE_SCHEMA)
-    pq.write_table(table, folder / FEATURES_FILE, compression="snappy")
-    errors = [] if errors is None else errors
-    (folder / ERRORS_FILE).write_bytes(b"".join(line + b"\n" for line in errors))
-    records = len(set(table.column("record").to_pylist()))
-    summary = {
-        "group": group,
-        "records_discovered": records + len(errors),
-        "records_summarised": records,
-        "records_failed": len(errors),
-        "rows": table.num_rows,
-        "errors_reported": len(errors),
-        "host_index": host[0],
-        "host_count": host[1],
-        SUMMARY_FILES_KEY: {name: file_digest(folder / name) for name in DIGESTED_FILES},
-        **summary_fields,
-    }
-    (folder / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
-    return folder
 
 
 @pytest.fixture
@@ -719,7 +643,8 @@ def test_a_plot_of_very_many_signals_shows_those_with_the_most_hours(
     page = (output / "report.html").read_text(encoding="utf-8")
     # under the plots of hours, valid fraction and record means
     assert page.count("<p>The 60 signals with the most hours, of 300; the table lists them all.</p>") == 3
-    assert page.count("<tr><td>S") == 3 * 300  # the tables of unknown names, of signals, of record means
+    # the tables of unknown names, of signals, of their quality, of record means
+    assert page.count("<tr><td>S") == 4 * 300
 
 
 # 6b. The report at any scale, and with what summaries do not say -----------------------------------------
