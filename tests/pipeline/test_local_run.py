@@ -251,13 +251,16 @@ def test_the_local_run_executes_the_deployed_definitions_steps_and_arguments(
     }
     assert set(commands) == set(by_name) == {"Inventory", "Extract30", "Extract32", "Combine"}
     # Edges: each group step read the manifest the inventory listed for it; the combine step read exactly the
-    # folders the group steps wrote (given as its arguments).
+    # folders the group steps wrote (given in its environment, as <group>=<folder>).
     outputs = {command.output[1]: name for name, command in commands.items()}
     manifests = {entry["manifest"]: "Inventory" for entry in listed.values() if isinstance(entry, dict)}
+    given = {
+        name: [value.partition("=")[2] for value in c.environment.values()] for name, c in commands.items()
+    }
     local_edges = sorted(
         ({**outputs, **manifests}[source], name)
         for name, c in commands.items()
-        for source in [*c.inputs.values(), *c.manifests.values(), *c.arguments]
+        for source in [*c.inputs.values(), *c.manifests.values(), *c.arguments, *given[name]]
         if source in outputs or source in manifests
     )
     assert local_edges == step_edges(definition)
@@ -279,11 +282,15 @@ def test_the_local_run_executes_the_deployed_definitions_steps_and_arguments(
             a for a in literal if not _cloud_only(a, literal)
         ]
         entrypoint = " ".join(by_name[name]["Arguments"]["AppSpecification"]["ContainerEntrypoint"])
-        assert f"python3 -m {command.module} " in entrypoint
+        assert f"python3 -u -m {command.module} " in entrypoint
         # and that is what ran: each step's log opens with the command it ran (after what its paths are)
         log = output / result.execution_id / "logs" / f"{name}.log"
         typed_line = next(line for line in log.read_text().splitlines() if line.startswith("$ cd "))
         ran = shlex.split(typed_line.split(" && ", 1)[1])
+        if command.environment:  # the job's environment, as env gives it to the command
+            assignments = [f"{key}={value}" for key, value in command.environment.items()]
+            assert ran[: 1 + len(assignments)] == ["env", *assignments]
+            ran = ran[1 + len(assignments) :]
         assert ran[:3] == ["python", "-m", command.module] and len(ran) == 3 + len(command.arguments)
         for typed, argument in zip(ran[3:], command.arguments, strict=True):  # container paths: in staging
             staged = argument.startswith(CONTAINER_ROOT) and typed.endswith(
