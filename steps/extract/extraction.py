@@ -24,8 +24,9 @@ from steps.contract.failure import RecordFailure
 
 from .discovery import Discovery, FolderListing, discover_folder, list_group
 from .errors import EmptyGroupError, InputFolderError, OutputWriteError, record_failure
+from .numerics_csv import summarise_whole_record  # issue 12: MIMIC-IV numerics tables
 from .outputs import features_table, remove_output_leftovers, sorted_features, write_group_outputs
-from .record_summary import Histograms, RecordTask, rows_from_histograms, summarise_range, summarise_record
+from .record_summary import Histograms, RecordTask, rows_from_histograms, summarise_range
 from .sharding import FolderWork, HostShare, RecordWork, Work, balance, chunk_count, record_work, usable_cpus
 from .worker_pool import WorkerDied, run_in_workers
 
@@ -110,7 +111,7 @@ def _summarise(item: RecordWork, result: ChunkResult) -> None:
     task = item.task
     try:
         if item.frame_end is None:
-            rows, read = summarise_record(task)
+            rows, read = summarise_whole_record(task)  # issue 12: a MIMIC-IV numerics table too
             result.rows.append((task, rows))
             result.summarised.append(task.relative_path)
         else:

@@ -22,6 +22,7 @@ from pipeline.local.definition import local_definition
 from pipeline.local.processes import StepCommand, StepProcesses, step_command
 from pipeline.local.run import read_local_property_file, run_locally
 from pipeline.step_code import step_codes
+from scripts.sample_data.mimic4_sample import generate_mimic4
 from scripts.sample_data.mimic_sample import generate
 from tests.paths import ROOT
 from tests.reference import assert_statistics_match, reference_statistics
@@ -228,6 +229,23 @@ def test_real_mimic_records_end_to_end(real_data: Path, tmp_path: Path) -> None:
         "NBP_DIAS",
         "NBP_MEAN",
     }
+
+
+def test_the_mimic4wdb_layout_runs_locally_with_its_numerics_tables(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    waves = tmp_path / "waves"  # the MIMIC-IV database's group folders' parent: the input root
+    generate_mimic4(waves, seed=0, groups=["p100", "p101"])
+    code, out, err = run_cli("--input-dir", str(waves), "--output-dir", str(tmp_path / "out"), capsys=capsys)
+    assert code == 0, err
+    assert "4 step(s) ran" in out and "in 2 group(s)" in out
+    assert "malformed_csv 1, missing_segment 1" in out  # the planted defects, in group p101
+    rows = pd.read_parquet(tmp_path / "out" / "latest" / "dataset")
+    numerics = rows[rows["kind"] == "numerics"]
+    assert set(numerics["patient_group"]) == {"p100", "p101"}
+    assert numerics["record_set"].str.fullmatch(r"p1\d{7}/\d{8}").all()  # subject/record
+    assert numerics["record"].str.fullmatch(r"\d{8}n").all() and numerics["fs"].isna().all()
+    assert {"HR", "SPO2"} <= set(numerics["signal_std"])
 
 
 def test_the_local_run_executes_the_deployed_definitions_steps_and_arguments(
