@@ -14,8 +14,8 @@ from tests.steps.extract_runs import Extract
 
 EXPECTED_COLUMNS = [
     "patient_group", "record_set", "record", "kind", "signal_index", "signal", "units", "fs", "n_samples",
-    "duration_s", "n_valid", "mean", "std", "min", "max", "p05", "p50", "p95", "start_time",
-    "start_time_of_day",
+    "duration_s", "n_valid", "mean", "std", "min", "max", "p05", "p50", "p95", "clip_fraction",
+    "flat_fraction", "start_time", "start_time_of_day",
 ]  # fmt: skip
 
 
