@@ -149,18 +149,23 @@ def _visit(
 
 def discover_folder(listing: FolderListing, input_dir: Path, group: str) -> Discovery:
     """Parse a folder's headers: its records, its masters' segment lists, and what fails or is missing. Never
-    raises: whatever escapes the per-header checks fails the folder's headers not yet reported, as one
-    record each, so the counts still reconcile."""
+    raises: whatever escapes the per-header checks fails the folder's headers (and numerics tables) not yet
+    reported, as one record each, so the counts still reconcile."""
     found = Discovery()
     try:
         _discover(listing, input_dir, group, found)
     except Exception as exc:  # the boundary of a record set: it fails, the group goes on
         reported = {failure.path for failure in found.failures} | {task.relative_path for task in found.tasks}
-        for name in listing.headers:
+        tables = {name: name[: -len(".csv.gz")] for name in _numerics_tables(listing)}
+        for name, record in {**{name: _stem(name) for name in listing.headers}, **tables}.items():
             relative = _relative(listing.path / name, input_dir)
             if relative not in reported:
-                found.failures.append(record_failure(group, relative, _stem(name), exc))
+                found.failures.append(record_failure(group, relative, record, exc))
     return found
+
+
+def _numerics_tables(listing: FolderListing) -> list[str]:
+    return sorted(name for name in listing.sizes if is_numerics_csv(name))
 
 
 def _discover(listing: FolderListing, input_dir: Path, group: str, found: Discovery) -> None:
@@ -204,7 +209,7 @@ def _discover(listing: FolderListing, input_dir: Path, group: str, found: Discov
             continue
         found.tasks.append(_record_task(group, record_set, relative, path, header, start, listing.sizes))
     by_name = {master.name: master for _, master in masters}
-    for name in sorted(name for name in listing.sizes if is_numerics_csv(name)):
+    for name in _numerics_tables(listing):
         master = by_name.get(name[: -len("n.csv.gz")])
         found.tasks.append(
             numerics_csv_task(

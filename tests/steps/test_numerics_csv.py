@@ -275,3 +275,22 @@ def test_a_large_table_is_read_in_bounded_memory(tmp_path: Path) -> None:
     counted, arrow_peak = map(int, result.stdout.split())
     assert counted == rows
     assert arrow_peak < whole / 2, (arrow_peak, whole)  # some blocks at a time, never the table
+
+
+def test_whatever_escapes_discovery_fails_the_table_too(
+    tmp_path: Path, extract: Extract, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from steps.extract import discovery
+
+    folder = tmp_path / "p100" / "p1" / RECORD
+    write_table(folder / f"{RECORD}n.csv.gz", table(20, np.random.default_rng(1), columns=("HR [bpm]",)))
+
+    def surprise(*_: object) -> object:
+        raise KeyError("surprise")
+
+    monkeypatch.setattr(discovery, "numerics_csv_task", surprise)
+    run = extract(tmp_path / "p100", group="p100")
+    assert [(e["path"], e["record"], e["error"]) for e in run.errors] == [
+        (f"p1/{RECORD}/{RECORD}n.csv.gz", f"{RECORD}n", "unexpected_error")
+    ]
+    assert run.summary["records_discovered"] == 1 == run.summary["records_failed"]
