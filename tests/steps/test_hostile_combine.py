@@ -67,6 +67,8 @@ def feature_row(group: str, record: str, signal: str, index: int = 0, hours: flo
         "p05": -0.9,
         "p50": 0.0,
         "p95": 0.9,
+        "clip_fraction": 0.0,
+        "flat_fraction": 0.0,
         "start_time": dt.datetime(2150, 1, 1),
         "start_time_of_day": "00:00:00.000",
     }
