@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from functools import partial
 from pathlib import Path
@@ -27,7 +27,15 @@ REGION_NAME = re.compile(r"(?![0-9]+$)(?!-)[a-zA-Z0-9-]{,63}(?<!-)")
 GROUP_PRESETS: dict[str, tuple[str, ...]] = {
     "mimic3wdb": tuple(str(group) for group in range(30, 40)),  # MIMIC-III Waveform Database 1.0
     "matched": tuple(f"p{group:02d}" for group in range(10)),  # its matched subset
+    # MIMIC-IV Waveform Database: the folders under waves/ (the input root), p<first 3 digits of subject_id>
+    "mimic4wdb": tuple(f"p{group}" for group in range(100, 200)),
 }
+# The most groups a pipeline may have. The combine step is given each group step's output location, a
+# property known only at run time (a reused step's is an earlier execution's), as one environment variable a
+# group (steps.combine.command.group_output_environment): CreateProcessingJob takes at most 100 environment
+# entries, and its container arguments (at most 100) hold the step's other options. The MIMIC-IV preset's 100
+# groups fit exactly; docs/sagemaker.md says why not more.
+MAX_GROUPS = 100
 
 # How status, executions, plan, schedule show and notify show print what they found: for people, or one JSON
 # document.
@@ -217,8 +225,9 @@ def load_config(
 
 
 def parse_groups(value: Any, origin: str = "groups") -> tuple[str, ...]:
-    """A preset name (``mimic3wdb``, ``matched``) or group names, comma- or space-separated; ``origin``: where
-    the value was given (``--groups``, ``WAVEFORM_GROUPS``, the config file), as an error names it."""
+    """A preset name (``mimic3wdb``, ``matched``, ``mimic4wdb``) or group names, comma- or space-separated;
+    ``origin``: where the value was given (``--groups``, ``WAVEFORM_GROUPS``, the config file), as an error
+    names it."""
     items = split_names(value)
     if len(items) == 1 and items[0] in GROUP_PRESETS:
         return GROUP_PRESETS[items[0]]
@@ -235,7 +244,21 @@ def parse_groups(value: Any, origin: str = "groups") -> tuple[str, ...]:
     twice = sorted({group for group in items if items.count(group) > 1})
     if twice:
         raise ConfigError(f"{origin}: a group is listed twice: {', '.join(twice)}")
+    check_group_count(items, origin)
     return items
+
+
+def check_group_count(groups: Sequence[str], origin: str = "groups") -> None:
+    """At most :data:`MAX_GROUPS` groups, and at least one: one clear line otherwise."""
+    if not groups:
+        raise ConfigError(f"{origin}: no group named")
+    if len(groups) > MAX_GROUPS:
+        raise ConfigError(
+            f"{origin}: {len(groups)} groups, more than the {MAX_GROUPS} a pipeline can take (the combine "
+            f"job gets one environment variable per group, and a processing job takes at most "
+            f"{MAX_GROUPS}): merge group folders, or deploy a pipeline per {MAX_GROUPS} groups "
+            "(--pipeline-name)"
+        )
 
 
 def parse_tags(value: Any, origin: str = "tags") -> dict[str, str]:

@@ -9,7 +9,7 @@ from a step's name.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,15 +116,13 @@ def extract_arguments(group: str, input_version_argument: Any, window_seconds_ar
     )
 
 
-def combine_arguments(
-    config: PipelineConfig, group_outputs: Sequence[tuple[str, Any]], strict: Any
-) -> list[Any]:
-    """The combine step's container arguments, the cloud-only ones included: each group's output location
-    (an expression), strictness (an expression), and the deployment's region, KMS key and Glue table."""
+def combine_arguments(config: PipelineConfig, strict: Any) -> list[Any]:
+    """The combine step's container arguments, the cloud-only ones included: strictness (an expression), and
+    the deployment's region, KMS key and Glue table. The groups' outputs are in its environment
+    (:func:`combine_environment`)."""
     arguments = combine_command.arguments(
         GROUP_OUTPUTS_DIR,
         OUTPUT_DIR,
-        group_outputs,
         strict,
         region=config.region,
         kms_key_id=config.kms_key_id,
@@ -132,6 +130,14 @@ def combine_arguments(
         glue_table=config.glue_table,
     )
     return [*arguments, *CLOUD_ONLY_ARGUMENTS]
+
+
+def combine_environment(
+    group_outputs: Sequence[tuple[str, Any]], join: Callable[[str, list[Any]], Any]
+) -> dict[str, Any]:
+    """The combine step's environment: each group's name and output location (an expression), one variable a
+    group, joined with ``join`` (the SDK's Join, which the service resolves keeping the location whole)."""
+    return combine_command.group_output_environment(group_outputs, join)
 
 
 def local_arguments(arguments: Sequence[str]) -> list[str]:

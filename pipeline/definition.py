@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .aws_session import boto_session as make_boto_session
 from .aws_session import export_region
-from .config import SKLEARN_IMAGE_VERSION, PipelineConfig
+from .config import SKLEARN_IMAGE_VERSION, PipelineConfig, check_group_count
 from .dag import COMBINE_STEP, INVENTORY_STEP, extract_step
 from .errors import ConfigError
 from .step_code import StepCode, code_root, step_codes
@@ -31,6 +31,7 @@ def get_pipeline(
 ) -> Pipeline:
     """The pipeline for ``config``; ``codes``: the steps' code packages, when the caller has built them."""
     config.require("role_arn", "region", "bucket")
+    check_group_count(config.groups)
     export_region(config)
     from sagemaker.core.workflow.pipeline_context import PipelineSession
     from sagemaker.mlops.workflow.pipeline import Pipeline

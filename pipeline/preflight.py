@@ -18,17 +18,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from steps.combine.command import GROUP_OUTPUT_VARIABLE
 from steps.combine.destination import windows_table_name
 from steps.inventory.command import MANIFEST_FIELD, VOLUME_FIELD, group_key
 from steps.inventory.listing import VOLUME_QUOTA_NAME
 from steps.inventory.manifests import manifest_uri
 
 from .config import PipelineConfig
-from .dag import INVENTORY_PROPERTY_FILE, INVENTORY_STEP, MANIFESTS_FOLDER
+from .dag import COMBINE_STEP, INVENTORY_PROPERTY_FILE, INVENTORY_STEP, MANIFESTS_FOLDER
 from .definition_eval import Evaluation, default_parameters, processing_properties, topological_order
-from .errors import DefinitionError
+from .errors import DefinitionError, shown
 from .parameters import VALUE_CHECKS, ParameterValue, parameter_text, value_problem
-from .service_model import request_problems
+from .service_model import request_problems, service_model
 
 # Stand-ins for what only the service knows when it sends the request: an execution id has the service's
 # form (12 lower-case letters and digits), a job name the greatest length the service may give it.
@@ -92,9 +93,37 @@ def check_start(
         found.problems.append(f"definition: {exc}")
         return found
     for step, request in requests.items():
-        found.problems += [f"step {step}: {problem}" for problem in job_request_problems(request)]
+        problems = job_request_problems(request)
+        if step == COMBINE_STEP.name:
+            problems = group_output_problems(request, values) or problems
+        found.problems += [f"step {step}: {problem}" for problem in problems]
     found.notes += quota_notes(config, values)
     return found
+
+
+def group_output_problems(request: Mapping[str, Any], values: Mapping[str, Any]) -> list[str]:
+    """The combine job gets each group's output location (``<OutputRoot>/<execution id>/groups/<group>``) in
+    an environment value of at most 256 characters: an OutputRoot too long for them is one line, naming the
+    longest it may be, rather than a line per group. The execution id is the service's own (12 characters,
+    the form the preflight's stand-in has); a reused group step's location is an earlier execution's, under
+    the same OutputRoot (a group step's cache key holds its manifest, which lies under OutputRoot)."""
+    limit = service_model("sagemaker").shape_for("ProcessingEnvironmentValue").metadata["max"]
+    environment = request.get("Environment") or {}
+    locations = {
+        name: str(value) for name, value in environment.items() if name.startswith(GROUP_OUTPUT_VARIABLE)
+    }
+    longest = max(locations.values(), key=len, default="")
+    if len(longest) <= limit:
+        return []
+    root = str(values["OutputRoot"])
+    allowed = limit - (len(longest) - len(root))
+    over = sum(len(value) > limit for value in locations.values())
+    return [
+        f"parameter OutputRoot {shown(root)} ({len(root)} characters) is too long: {over} group output "
+        f"location(s) in the combine job's environment would exceed the {limit} characters a value may "
+        f"have ({shown(longest)}: {len(longest)}); with these groups OutputRoot may have at most {allowed} "
+        "characters"
+    ]
 
 
 def pipeline_request_problems(config: PipelineConfig, definition: str, description: str) -> list[str]:

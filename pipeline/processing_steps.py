@@ -46,6 +46,7 @@ from .dag import (
     RECORDS_DIR,
     DagStep,
     combine_arguments,
+    combine_environment,
     extract_arguments,
     inventory_arguments,
     inventory_path,
@@ -243,11 +244,11 @@ def extract_step(
 def combine_step(
     context: StepContext, code: StepCode, step: DagStep, extracts: Sequence[tuple[DagStep, ProcessingStep]]
 ) -> ProcessingStep:
-    """``Combine``: its arguments name each group step's output property, so a group that ran anew (and so
-    wrote under a new execution id) changes the combine step's cache key, and a reused one does not. They
-    are arguments, not ProcessingInputs: a job takes at most 10 inputs (the step fetches them itself)."""
+    """``Combine``: its environment names each group step's output property, so a group that ran anew (and
+    so wrote under a new execution id) changes the combine step's cache key, and a reused one does not. Not
+    ProcessingInputs: a job takes at most 10 inputs (the step fetches them itself); nor arguments: a job takes
+    at most 100, and a pipeline may have 100 groups (pipeline.config.MAX_GROUPS)."""
     p = context.parameters
-    processor = _processor(context, code, p.combine_instance_type, 1, COMBINE_VOLUME_GB)
     group_outputs = [
         (
             str(extract.group),
@@ -255,6 +256,9 @@ def combine_step(
         )
         for extract, sdk_step in extracts
     ]
+    # issue 12 (MIMIC-IV's 100 groups): the locations go in the environment, one variable a group (dag.py)
+    environment = combine_environment(group_outputs, lambda on, values: Join(on=on, values=values))
+    processor = _processor(context, code, p.combine_instance_type, 1, COMBINE_VOLUME_GB, environment)
     output = ProcessingOutput(
         output_name=COMBINED_OUTPUT_NAME,
         s3_output=ProcessingS3Output(
@@ -263,7 +267,7 @@ def combine_step(
             s3_upload_mode="EndOfJob",
         ),
     )
-    arguments = combine_arguments(context.config, group_outputs, Join(on="", values=[p.strict_mode]))
+    arguments = combine_arguments(context.config, Join(on="", values=[p.strict_mode]))
     run = processor.run(inputs=[_code_input(context, code)], outputs=[output], arguments=arguments)
     return _processing_step(step, run)
 
@@ -292,6 +296,7 @@ def _processor(
     instance_type: ParameterString | str,
     instance_count: ParameterInteger | int,
     volume_size: ParameterInteger | JsonGet | int,
+    environment: dict[str, Any] | None = None,
 ) -> Processor:
     config = context.config
     p = context.parameters
@@ -317,7 +322,7 @@ def _processor(
         max_runtime_in_seconds=p.max_runtime_seconds,
         base_job_name=f"{config.pipeline_name}-{code.step}",
         sagemaker_session=context.session,
-        env={"PYTHONUNBUFFERED": "1"},
+        env=environment or None,  # unbuffered output: python3 -u (StepCode.entrypoint)
         tags=config.tag_list,
         network_config=network,
     )

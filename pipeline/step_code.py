@@ -65,9 +65,10 @@ class StepCode:
             if install_requirements
             else ""
         )
-        command = (
-            f'set -e; cd {CODE_DIR} && tar -xzf {ARCHIVE_NAME} && {install}exec python3 -m {self.module} "$@"'
-        )
+        # -u: the step's output reaches the job's log as it is written (no environment entry: the combine
+        # job's environment holds one per group, and a job takes at most 100)
+        run = f'exec python3 -u -m {self.module} "$@"'
+        command = f"set -e; cd {CODE_DIR} && tar -xzf {ARCHIVE_NAME} && {install}{run}"
         return ["/bin/bash", "-c", command, self.step]
 
 

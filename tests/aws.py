@@ -52,6 +52,10 @@ What the env var does not cover, and how the fixture deals with it:
   ``/etc/xdg/sagemaker`` config cannot leak into tests.
 * moto's backends are process-global: the fixture resets them (``POST /moto-api/reset``) before and after
   each test, so tests may reuse names.
+* A definition over 100 KB (a pipeline of some 30 groups or more) is uploaded to S3 by the SDK and created
+  from ``PipelineDefinitionS3Location``; moto (5.2) keeps it as the parsed dict, and DescribePipeline then
+  answers the dict's repr, not the JSON text the service answers. The fixture has moto keep the text, as it
+  does for a definition given inline (``_pipeline_definition_text``).
 """
 
 from __future__ import annotations
@@ -227,6 +231,17 @@ class MotoAws:
             response.read()
 
 
+def _pipeline_definition_text(location: dict[str, Any], account_id: str, partition: str) -> str:
+    """moto's ``load_pipeline_definition_from_s3``, keeping the object's text (which moto parses into a dict,
+    so that DescribePipeline answers its repr)."""
+    from moto.s3.models import s3_backends
+
+    found = s3_backends[account_id][partition].get_object(location["Bucket"], location["ObjectKey"])
+    text = found.value.decode("utf-8")  # type: ignore[union-attr]
+    json.loads(text)  # moto refuses a definition that is not JSON, as the service does
+    return text
+
+
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoAws]:
     """Start a strict moto server on 127.0.0.1 (free port), point all AWS clients at it, stop it after.
@@ -276,6 +291,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoAws]:
     monkeypatch.setenv("SAGEMAKER_ADMIN_CONFIG_OVERRIDE", str(empty))
     # boto3.DEFAULT_SESSION (used by the SDK / awswrangler when given no session) may predate this env.
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    import moto.sagemaker.models
+
+    monkeypatch.setattr(moto.sagemaker.models, "load_pipeline_definition_from_s3", _pipeline_definition_text)
 
     handle = MotoAws(endpoint=endpoint, _monkeypatch=monkeypatch, _tmpdir=tmpdir, _gate=gate)
     try:

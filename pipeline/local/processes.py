@@ -77,6 +77,13 @@ class StepCommand:
     # container path -> local manifest naming the files to stage there
     manifests: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def environment(self) -> dict[str, str]:
+        """The job's environment as the definition gives it, resolved."""
+        return {
+            name: parameter_text(value) for name, value in (self.request.get("Environment") or {}).items()
+        }
+
 
 def step_command(step: Mapping[str, Any], evaluation: Evaluation, code: StepCode) -> StepCommand:
     """What the local run executes for a step of the definition, whose code is ``code``."""
@@ -221,15 +228,19 @@ class StepProcesses:
             arguments,
             lambda path: self._map(path, staging),
         )
+        given = command.environment  # the definition's, as the job gets it (the combine step's group outputs)
         environment = {
             **os.environ,
+            **given,
             "LOKY_MAX_CPU_COUNT": str(workers),
             "PYTHONUNBUFFERED": "1",
             JOB_CONFIG_VARIABLE: str(write_job_config(staging, job_config)),
         }
-        # The log opens with the command as one would type it to run the step by hand, after what its staging
-        # folder's paths stand for: the folder is removed once the step ends.
-        typed = shlex.join(["python", "-m", command.module, *arguments])
+        # The log opens with the command as one would type it to run the step by hand (the definition's
+        # environment with it), after what its staging folder's paths stand for: the folder is removed once
+        # the step ends.
+        assignments = ["env", *(f"{name}={value}" for name, value in given.items())] if given else []
+        typed = shlex.join([*assignments, "python", "-m", command.module, *arguments])
         links = [f"# {self._local(path, staging)} is {source}\n" for path, source in command.inputs.items()]
         links += [
             f"# {self._local(path, staging)} holds the files {manifest} names\n"

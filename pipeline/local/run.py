@@ -22,7 +22,7 @@ from typing import Any
 
 from steps.contract.atomic import atomic_path, remove_leftovers
 
-from ..config import MAX_GROUP_NAME, is_group_name
+from ..config import MAX_GROUP_NAME, MAX_GROUPS, is_group_name
 from ..dag import COMBINE_STEP, DagStep, dag_steps
 from ..definition_eval import CacheStore, ExecutionFailed, StepOutcome, default_parameters, execute
 from ..errors import LocalRunError, LocalUsageError
@@ -106,6 +106,11 @@ def input_groups(
         )
     if not found:
         raise LocalRunError(f"input folder {input_dir} holds no group folders (such as 30 ... 39)")
+    if len(found) > MAX_GROUPS:
+        raise LocalRunError(
+            f"input folder {input_dir} holds {len(found)} group folders, more than the {MAX_GROUPS} a "
+            "pipeline can take: choose some with --groups"
+        )
     return found
 
 

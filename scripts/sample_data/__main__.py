@@ -10,6 +10,8 @@ from pipeline.config import split_names
 
 from . import __doc__ as package_doc
 from .bench_workloads import DEFAULT_DATA_DIR, WORKLOADS, ensure_workload
+from .mimic4_sample import GROUPS as MIMIC4_GROUPS
+from .mimic4_sample import generate_mimic4
 from .mimic_sample import GROUPS, generate
 
 
@@ -38,6 +40,25 @@ def main(argv: list[str] | None = None) -> int:
         default=GROUPS,
         help="group folders, as --groups 30 31 or --groups 30,31 (default: 30 ... 39)",
     )
+    mimic4 = sub.add_parser(
+        "mimic4",
+        help="a small dataset in the MIMIC-IV Waveform Database layout (FLAC segments, numerics tables)",
+        allow_abbrev=False,
+    )
+    mimic4.add_argument(
+        "--output-dir",
+        dest="output",
+        type=Path,
+        default=Path("sample-data-mimic4"),
+        help="root, standing for waves/ (default: %(default)s)",
+    )
+    mimic4.add_argument("--seed", type=int, default=0)
+    mimic4.add_argument(
+        "--groups",
+        nargs="+",
+        default=MIMIC4_GROUPS,
+        help="group folders, as --groups p100 p101 or --groups p100,p101 (default: p100 p101)",
+    )
     bench = sub.add_parser("bench", help="the extract benchmark's workloads", allow_abbrev=False)
     bench.add_argument("--workload", choices=[*WORKLOADS, "both"], default="both")
     bench.add_argument("--scale", type=float, default=1.0, help="sizes and counts times this (default 1.0)")
@@ -51,6 +72,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"sample data written to {args.output}")
         else:
             print(f"sample data already in {args.output} (same size and seed): reused")
+        return 0
+    if args.dataset == "mimic4":
+        groups = [group for value in args.groups for group in split_names(value)]
+        if generate_mimic4(args.output, args.seed, groups):
+            print(f"sample data written to {args.output}")
+        else:
+            print(f"sample data already in {args.output} (same seed and groups): reused")
         return 0
     if args.scale <= 0:
         parser.error("--scale must be positive")

@@ -12,7 +12,9 @@ import datetime as dt
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -150,18 +152,22 @@ def plant_defects(group_folder: Path) -> list[str]:
 
 
 def generate(root: Path, size_mb: float = 30.0, seed: int = 0, groups: list[str] | None = None) -> bool:
-    """Write the dataset under ``root`` unless the same one is already there; True if it was written.
-
-    It is written beside ``root`` and moved into place whole, so an interrupted run leaves no half dataset.
-    """
+    """Write the dataset under ``root`` unless the same one is already there; True if it was written."""
     groups = groups or GROUPS
     parameters = {"size_mb": size_mb, "seed": seed, "groups": groups, "version": 2}
+    return written_once(root, parameters, lambda staging: _write_dataset(staging, size_mb, seed, groups))
+
+
+def written_once(root: Path, parameters: dict[str, Any], write: Callable[[Path], None]) -> bool:
+    """Have ``write`` write a dataset under ``root`` unless the one of the same ``parameters`` is there; True
+    if it was written. It is written beside ``root`` and moved into place whole, so an interrupted run leaves
+    no half dataset."""
     marker = root / MARKER
     if marker.exists() and json.loads(marker.read_text()) == parameters:
         return False
     staging = root.with_name(f".{root.name}.partial-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
-    _write_dataset(staging, size_mb, seed, groups)
+    write(staging)
     (staging / MARKER).write_text(json.dumps(parameters))
     shutil.rmtree(root, ignore_errors=True)
     os.replace(staging, root)

@@ -85,6 +85,57 @@ def write_record(
     return folder / f"{name}.hea"
 
 
+@dataclass(frozen=True)
+class SignalFileGroup:
+    """The signals one signal file of a multi-file record holds: all at ``samples_per_frame`` samples a
+    frame, as WFDB's FLAC formats keep them (the file ``<record><suffix>.dat``)."""
+
+    suffix: str
+    fmt: str
+    samples_per_frame: int
+    kinds: Sequence[SignalKind]
+    digital: Sequence[np.ndarray]  # one array of frames x samples_per_frame samples per signal
+
+
+def write_multifile_record(
+    folder: Path,
+    name: str,
+    frames: int,
+    files: Sequence[SignalFileGroup],
+    fs: float,
+    counter_freq: float | None = None,
+    base_time: dt.time | None = None,
+) -> Path:
+    """A record whose signals lie in several files, each written with ``wfdb.wrsamp`` (which writes one file a
+    record), joined under one header ``<name>.hea``: how MIMIC-IV keeps ECG, pleth and ABP, and respiration at
+    4, 2 and 1 samples a frame, each in a FLAC file of its own."""
+    folder.mkdir(parents=True, exist_ok=True)
+    signal_lines: list[str] = []
+    for group in files:
+        part = f"{name}{group.suffix}"
+        dtype = np.int32 if BIT_RES[group.fmt] > 16 else np.int16
+        wfdb.wrsamp(
+            part,
+            fs=fs,
+            units=[kind.units for kind in group.kinds],
+            sig_name=[kind.name for kind in group.kinds],
+            e_d_signal=[np.asarray(values).astype(dtype) for values in group.digital],
+            samps_per_frame=[group.samples_per_frame] * len(group.kinds),
+            fmt=[group.fmt] * len(group.kinds),
+            adc_gain=[kind.gain for kind in group.kinds],
+            baseline=[kind.baseline for kind in group.kinds],
+            write_dir=str(folder),
+        )
+        written = folder / f"{part}.hea"
+        signal_lines += written.read_text().splitlines()[1:]
+        written.unlink()  # its signal lines are in the record's header
+    rate = f"{fs:g}" + (f"/{counter_freq:g}" if counter_freq is not None else "")
+    clock = f" {base_time.isoformat(timespec='milliseconds')}" if base_time is not None else ""
+    path = folder / f"{name}.hea"
+    path.write_text("\n".join([f"{name} {len(signal_lines)} {rate} {frames}{clock}", *signal_lines]) + "\n")
+    return path
+
+
 def write_raw_record(
     folder: Path, name: str, fmt: str, n: int, n_sig: int, seed: int, gains: list[float] | None = None
 ) -> Path:
@@ -115,26 +166,42 @@ def write_raw_record(
 
 
 def write_layout_header(
-    folder: Path, record_set: str, fs: float, start: dt.time, signals: Sequence[SignalKind], fmt: str = "80"
+    folder: Path,
+    record_set: str,
+    fs: float,
+    start: dt.time,
+    signals: Sequence[SignalKind],
+    fmt: str = "80",
+    name: str | None = None,
+    rate: str | None = None,
 ) -> Path:
-    """``<record set>_layout.hea``: every signal of the record set, stored in no file (``~``)."""
-    lines = [f"{record_set}_layout {len(signals)} {fs:g} 0 {start.isoformat(timespec='milliseconds')}"]
+    """``<record set>_layout.hea`` (or ``name``, as MIMIC-IV's ``<record>_0000``): every signal of the record
+    set, stored in no file (``~``); ``rate``: the record line's ``fs[/counter frequency]`` if not ``fs``."""
+    name = name or f"{record_set}_layout"
+    lines = [f"{name} {len(signals)} {rate or f'{fs:g}'} 0 {start.isoformat(timespec='milliseconds')}"]
     bits, invalid = BIT_RES[fmt], INVALID_SAMPLE_VALUE[fmt]
     for kind in signals:
         baseline = f"({kind.baseline})" if kind.baseline else ""
         lines.append(f"~ 0 {kind.gain:g}{baseline}/{kind.units} {bits} 0 {invalid} 0 0 {kind.name}")
-    path = folder / f"{record_set}_layout.hea"
+    path = folder / f"{name}.hea"
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
 def write_master_header(
-    folder: Path, name: str, n_sig: int, fs: float, start: dt.datetime, segments: Sequence[tuple[str, int]]
+    folder: Path,
+    name: str,
+    n_sig: int,
+    fs: float,
+    start: dt.datetime,
+    segments: Sequence[tuple[str, int]],
+    counter_freq: float | None = None,
 ) -> Path:
     """A multi-segment master header: the segments in order with their lengths; ``~`` marks a gap."""
     total = sum(length for _, length in segments)
     clock = start.time().isoformat(timespec="milliseconds")
-    lines = [f"{name}/{len(segments)} {n_sig} {fs:g} {total} {clock} {start:%d/%m/%Y}"]
+    rate = f"{fs:g}" + (f"/{counter_freq:g}" if counter_freq is not None else "")
+    lines = [f"{name}/{len(segments)} {n_sig} {rate} {total} {clock} {start:%d/%m/%Y}"]
     lines += [f"{segment} {length}" for segment, length in segments]
     path = folder / f"{name}.hea"
     path.write_text("\n".join(lines) + "\n")

@@ -1,7 +1,7 @@
 """Combine step: every group's extract outputs into one Parquet dataset, signal statistics, a quality report.
 
 Runs as the Processing job's command (``python3 -m steps.combine.command``, given each group step's output
-location with ``--group-output``; outputs in /opt/ml/processing/output), as
+location in its environment, :func:`group_output_environment`; outputs in /opt/ml/processing/output), as
 ``waveform-pipeline combine``, and from the tests; all three parse their arguments with :func:`build_parser`
 and call :func:`run`. The pipeline builds the job's arguments with :func:`arguments`, so both ends of the
 command line are here. Empty strings count as "not given", so pipeline parameters can leave an option blank
@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,15 @@ if TYPE_CHECKING:
 DEFAULT_INPUT = Path("/opt/ml/processing/input/groups")
 DEFAULT_OUTPUT = Path("/opt/ml/processing/output")
 
+# In a pipeline the group steps' output locations reach this step in its environment, one variable a group,
+# WAVEFORM_GROUP_OUTPUT_<n> = "<group>=<location>" (the location, a property the service resolves at run time,
+# kept whole), and FROM_ENVIRONMENT_OPTION says so on the command line. Not as arguments: CreateProcessingJob
+# takes at most 100 container arguments, the step's other options take up to 17 of them, and a pipeline may
+# have 100 groups; it takes at most 100 environment entries too, each value of at most 256 characters.
+GROUP_OUTPUT_VARIABLE = "WAVEFORM_GROUP_OUTPUT_"
+GROUP_OUTPUT_SEPARATOR = "="
+FROM_ENVIRONMENT_OPTION = "--group-outputs-from-environment"
+
 # What --help says, as plain text (the module's docstring is for the code's readers).
 DESCRIPTION = """\
 Combine every group's extract outputs, after checking them all, into one Parquet dataset partitioned by group
@@ -45,7 +55,8 @@ have windows (windows.parquet), signal_stats.csv, quality.json and report.html. 
 check stops the step before anything is written.
 
 The same command runs in the pipeline's SageMaker Processing job, as python3 -m steps.combine.command, given
-each group step's output location with --group-output and writing /opt/ml/processing/output."""
+each group step's output location in its environment (--group-outputs-from-environment: variables
+WAVEFORM_GROUP_OUTPUT_<n> = <group>=<location>) and writing /opt/ml/processing/output."""
 
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -68,6 +79,13 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         metavar=("NAME", "LOCATION"),
         help="a group and the folder or s3:// prefix holding its extract outputs (repeatable; instead of "
         "the folders of --input-dir)",
+    )
+    parser.add_argument(
+        FROM_ENVIRONMENT_OPTION,
+        action="store_true",
+        help=f"take the groups and their output locations from the environment too: every variable "
+        f"{GROUP_OUTPUT_VARIABLE}<n> = NAME{GROUP_OUTPUT_SEPARATOR}LOCATION, as --group-output NAME LOCATION "
+        "(how the pipeline passes them)",
     )
     parser.add_argument(
         "--output-dir",
@@ -124,7 +142,6 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 def arguments(
     input_dir: Any,
     output_dir: Any,
-    group_outputs: Sequence[tuple[str, Any]],
     strict: Any,
     region: str = "",
     kms_key_id: str = "",
@@ -132,11 +149,11 @@ def arguments(
     glue_table: str = "",
 ) -> list[Any]:
     """The command line :func:`build_parser` parses, from values or the pipeline's expressions for them
-    (``group_outputs``: each group's name and location, fetched into ``input_dir``; ``strict``). An option
-    whose value is empty is left out: CreateProcessingJob refuses empty container arguments."""
+    (``strict``), with the group outputs in the environment (:func:`group_output_environment`; they are
+    fetched into ``input_dir``). An option whose value is empty is left out: CreateProcessingJob refuses
+    empty container arguments."""
     given: list[Any] = ["--input-dir", input_dir, "--output-dir", output_dir, "--strict", strict]
-    for name, location in group_outputs:
-        given += ["--group-output", name, location]
+    given.append(FROM_ENVIRONMENT_OPTION)
     optional = {
         "--region": region,
         "--kms-key-id": kms_key_id,
@@ -149,8 +166,42 @@ def arguments(
     return given
 
 
+def group_output_environment(
+    group_outputs: Sequence[tuple[str, Any]], join: Callable[[str, list[Any]], Any]
+) -> dict[str, Any]:
+    """The environment that gives the step ``group_outputs`` (each group's name and location, a value or an
+    expression): one variable a group, its value ``join(GROUP_OUTPUT_SEPARATOR, [name, location])`` (the
+    pipeline joins with Std:Join, which keeps a property reference whole)."""
+    width = len(str(len(group_outputs)))
+    return {
+        f"{GROUP_OUTPUT_VARIABLE}{index:0{width}d}": join(GROUP_OUTPUT_SEPARATOR, [name, location])
+        for index, (name, location) in enumerate(group_outputs, start=1)
+    }
+
+
+def group_outputs_from_environment(environ: Mapping[str, str]) -> list[list[str]]:
+    """The ``[name, location]`` pairs :func:`group_output_environment` gave, in its order."""
+    found = []
+    for variable, value in environ.items():
+        if not variable.startswith(GROUP_OUTPUT_VARIABLE):
+            continue
+        number = variable.removeprefix(GROUP_OUTPUT_VARIABLE)
+        name, separator, location = value.partition(GROUP_OUTPUT_SEPARATOR)
+        if not number.isdigit() or not separator or not name or not location:
+            raise ValueError(
+                f"environment variable {variable}: {value[:80]!r} is not {GROUP_OUTPUT_VARIABLE}<number> = "
+                f"NAME{GROUP_OUTPUT_SEPARATOR}LOCATION"
+            )
+        found.append((int(number), [name, location]))
+    if not found:
+        raise ValueError(f"{FROM_ENVIRONMENT_OPTION}: no {GROUP_OUTPUT_VARIABLE}<n> variable is set")
+    return [pair for _, pair in sorted(found)]
+
+
 def run(args: argparse.Namespace) -> int:
     try:
+        if args.group_outputs_from_environment:
+            args.group_output = [*(args.group_output or []), *group_outputs_from_environment(os.environ)]
         destination = dataset_destination(args)
         windows = windows_destination(args)
     except ValueError as exc:

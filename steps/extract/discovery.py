@@ -2,7 +2,14 @@
 
 Every single-segment header whose signals are stored in files is one record. Multi-segment master headers
 and layout headers give no rows of their own: a master's segment list ties its segments to the record set,
-dates them, and names the segments that should be there, so a missing one is reported.
+dates them, and names the segments that should be there, so a missing one is reported. A layout header is
+one whose signals are in no file, named ``<record set>_layout`` (MIMIC-III) or listed first with length 0
+by a master (MIMIC-IV's ``<record>_0000``). A MIMIC-IV numerics table, ``<record>n.csv.gz`` beside its
+master header, is one record too (``numerics_csv``).
+
+Record folders are found at any depth: MIMIC-III's ``<group>/<record set>/``, MIMIC-IV's
+``<group>/<subject>/<record>/`` (``waves/p100/p10014354/81739927/``), whose record set is then the folder's
+path below the group's, ``p10014354/81739927``.
 
 Whatever a file or folder does here (cannot be listed, is a FIFO, names another record, holds a date past the
 calendar, anything unforeseen), it becomes one failure of the header or folder concerned and the rest goes
@@ -30,7 +37,8 @@ from .errors import (
     UnreadableFolderError,
     record_failure,
 )
-from .header import MultiSegmentHeader, RecordHeader, read_header, start_datetime
+from .header import Header, MultiSegmentHeader, RecordHeader, read_header, start_datetime
+from .numerics_csv import is_numerics_csv, numerics_csv_task
 from .record_summary import RecordStart, RecordTask
 
 
@@ -65,7 +73,8 @@ class GroupListing:
 
 
 def list_group(input_dir: Path, group: str) -> GroupListing:
-    """Every folder under ``input_dir`` (any depth) that holds headers, with its file sizes; no file read.
+    """Every folder under ``input_dir`` (any depth) that holds headers or a numerics table, with its file
+    sizes; no file read.
     Only ``input_dir`` itself must be listable: another that is not is reported, and listing goes on."""
     try:
         root = os.stat(input_dir)
@@ -97,7 +106,7 @@ def list_group(input_dir: Path, group: str) -> GroupListing:
             problem = UnreadableFolderError(f"folder cannot be listed: {exc.strerror or exc}")
             listing.failures.append(record_failure(group, _relative(folder, input_dir) + "/", "", problem))
             continue
-        if headers:
+        if headers or any(is_numerics_csv(name) for name in sizes):
             listing.folders.append(FolderListing(folder, tuple(sorted(headers)), sizes))
     listing.folders.sort(key=lambda folder: folder.path)
     listing.failures.sort(key=lambda failure: failure.path)
@@ -140,23 +149,27 @@ def _visit(
 
 def discover_folder(listing: FolderListing, input_dir: Path, group: str) -> Discovery:
     """Parse a folder's headers: its records, its masters' segment lists, and what fails or is missing. Never
-    raises: whatever escapes the per-header checks fails the folder's headers not yet reported, as one
-    record each, so the counts still reconcile."""
+    raises: whatever escapes the per-header checks fails the folder's headers (and numerics tables) not yet
+    reported, as one record each, so the counts still reconcile."""
     found = Discovery()
     try:
         _discover(listing, input_dir, group, found)
     except Exception as exc:  # the boundary of a record set: it fails, the group goes on
         reported = {failure.path for failure in found.failures} | {task.relative_path for task in found.tasks}
-        for name in listing.headers:
+        tables = {name: name[: -len(".csv.gz")] for name in _numerics_tables(listing)}
+        for name, record in {**{name: _stem(name) for name in listing.headers}, **tables}.items():
             relative = _relative(listing.path / name, input_dir)
             if relative not in reported:
-                found.failures.append(record_failure(group, relative, _stem(name), exc))
+                found.failures.append(record_failure(group, relative, record, exc))
     return found
 
 
+def _numerics_tables(listing: FolderListing) -> list[str]:
+    return sorted(name for name in listing.sizes if is_numerics_csv(name))
+
+
 def _discover(listing: FolderListing, input_dir: Path, group: str, found: Discovery) -> None:
-    records: list[tuple[Path, RecordHeader]] = []
-    masters: list[tuple[Path, MultiSegmentHeader]] = []
+    parsed: list[tuple[Path, Header]] = []
     record_set = _relative(listing.path, input_dir)
     for name in listing.headers:
         path = listing.path / name
@@ -172,11 +185,16 @@ def _discover(listing: FolderListing, input_dir: Path, group: str, found: Discov
             found.headers["unparsable"] += 1
             found.failures.append(record_failure(group, relative, _stem(name), exc))
             continue
+        parsed.append((path, header))
+    masters = [(path, header) for path, header in parsed if isinstance(header, MultiSegmentHeader)]
+    layouts = {master.segments[0][0] for _, master in masters if master.segments[0][1] == 0}
+    records: list[tuple[Path, RecordHeader]] = []
+    for path, header in parsed:
         if isinstance(header, MultiSegmentHeader):
             found.headers["master"] += 1
-            masters.append((path, header))
         elif not any(spec.stored_in_file for spec in header.signals):
-            found.headers["layout" if header.name.endswith("_layout") else "no_signal_files"] += 1
+            layout = header.name.endswith("_layout") or header.name in layouts
+            found.headers["layout" if layout else "no_signal_files"] += 1
         else:
             found.headers["record"] += 1
             records.append((path, header))
@@ -190,6 +208,20 @@ def _discover(listing: FolderListing, input_dir: Path, group: str, found: Discov
             found.failures.append(record_failure(group, relative, header.name, _calendar_error(path, header)))
             continue
         found.tasks.append(_record_task(group, record_set, relative, path, header, start, listing.sizes))
+    by_name = {master.name: master for _, master in masters}
+    for name in _numerics_tables(listing):
+        master = by_name.get(name[: -len("n.csv.gz")])
+        found.tasks.append(
+            numerics_csv_task(
+                group,
+                record_set,
+                _in_folder(record_set, name),
+                listing.path / name,
+                master,
+                _master_start(master),
+                listing.sizes[name],
+            )
+        )
 
     present = {_stem(name) for name in listing.headers}
     missing: dict[str, Path] = {}  # each missing segment once, however many times masters list it
@@ -254,7 +286,12 @@ def _calendar_error(path: Path, header: MultiSegmentHeader | RecordHeader) -> He
     )
 
 
-def _start_time(header: RecordHeader, from_master: dt.datetime | None) -> RecordStart:
+def _master_start(master: MultiSegmentHeader | None) -> RecordStart:
+    """A record's start as its master header gives it (the start of a numerics table's record)."""
+    return RecordStart(None, None) if master is None else _start_time(master, None)
+
+
+def _start_time(header: Header, from_master: dt.datetime | None) -> RecordStart:
     """The record's start: its own date and time; else its time of day dated by its master (whose offset
     picks the day, even across midnight); else the master's offset alone; else only its time of day. To the
     millisecond, as the outputs hold it (truncated, as WFDB prints times; a master's offset is rounded)."""

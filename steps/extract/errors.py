@@ -86,6 +86,13 @@ class MissingSegmentError(RecordError):
     code = "missing_segment"
 
 
+class MalformedCsvError(RecordError):
+    """A numerics CSV (MIMIC-IV's ``<record>n.csv.gz``) that is not gzip, has no time column, ragged rows,
+    or a value that is not a finite number."""
+
+    code = "malformed_csv"
+
+
 class EmptyGroupError(RecordError):
     code = "empty_group"
 

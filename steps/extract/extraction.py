@@ -24,13 +24,14 @@ from steps.contract.failure import RecordFailure
 
 from .discovery import Discovery, FolderListing, discover_folder, list_group
 from .errors import EmptyGroupError, InputFolderError, OutputWriteError, record_failure
+from .numerics_csv import summarise_whole_record
 from .outputs import (
     features_table,
     remove_output_leftovers,
     sorted_features,
     write_group_outputs,
 )
-from .record_summary import RecordTask, Summarisers, merged_rows, summarise_range, summarise_record
+from .record_summary import RecordTask, Summarisers, merged_rows, summarise_range
 from .sharding import FolderWork, HostShare, RecordWork, Work, balance, chunk_count, record_work, usable_cpus
 from .window_parts import WindowPart, parts_folder, remove_parts
 from .worker_pool import WorkerDied, run_in_workers
@@ -135,7 +136,8 @@ def _summarise(item: RecordWork, result: ChunkResult, window_seconds: float, par
     task = item.task
     try:
         if item.frame_end is None:
-            rows, read = summarise_record(task, window_seconds, part.batch if part is not None else None)
+            batch = part.batch if part is not None else None
+            rows, read = summarise_whole_record(task, window_seconds, batch)  # a numerics table too
             result.rows.append((task, rows))
             if part is not None:
                 part.flush_if_full()

@@ -14,7 +14,7 @@ import math
 import os
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -69,6 +69,9 @@ class RecordLine:
     sig_len: int | None
     base_time: dt.time | None
     base_date: dt.date | None
+    # ticks per second of the record's counter (WFDB: the sampling frequency when the line gives none); a
+    # MIMIC-IV numerics CSV times its rows in them (numerics_csv)
+    counter_freq: float | None = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -182,13 +185,15 @@ def parse_header(text: str, source: str = "header") -> Header:
             base_time=base_time,
             base_date=base_date,
             segments=tuple(_parse_segment_line(line, source) for line in body),
+            counter_freq=numbers.get("counter_freq"),
         )
     if len(body) != n_sig:
         raise HeaderUnparsableError(
             f"{source}: record line declares {n_sig} signals but {len(body)} signal lines follow"
         )
     signals = tuple(_parse_signal_line(index, line, source) for index, line in enumerate(body))
-    return RecordHeader(name, n_sig, fs, sig_len, base_time, base_date, signals)
+    counter_freq = numbers.get("counter_freq")
+    return RecordHeader(name, n_sig, fs, sig_len, base_time, base_date, signals, counter_freq=counter_freq)
 
 
 def _parse_signal_line(index: int, line: str, source: str) -> SignalSpec:

@@ -42,6 +42,10 @@ PROPERTY_FILE = "inventory.json"  # in the output folder; the pipeline declares 
 MANIFEST_FIELD = "manifest"
 VOLUME_FIELD = "volume_gb"
 LISTING_THREADS = 16  # groups listed at once: each waits on S3, one page (up to 1,000 keys) at a time
+# CreateProcessingJob takes at most 100 container arguments of at most 256 characters each: the group names
+# travel comma-separated, as many to an argument as fit, so a hundred groups take two arguments, not 100.
+MAX_ARGUMENT_CHARACTERS = 256
+GROUP_SEPARATOR = ","
 
 DESCRIPTION = """\
 List every group folder under the input root (S3 or a local folder): objects, bytes and a fingerprint of
@@ -70,7 +74,14 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--input-root", required=True, help="s3:// URI or folder holding the group folders")
-    parser.add_argument("--groups", nargs="+", required=True, metavar="GROUP", help="the groups to list")
+    parser.add_argument(
+        "--groups",
+        nargs="+",
+        required=True,
+        type=_group_names,
+        metavar="GROUP[,GROUP...]",
+        help="the groups to list, each argument one name or several separated by commas",
+    )
     parser.add_argument(
         "--manifest-root", required=True, help="s3:// URI or folder under which the manifests are kept"
     )
@@ -123,8 +134,28 @@ def arguments(
         volume_size_argument,
         volume_quota_argument,
         *(item for option, value in optional if value for item in (option, value)),
-        "--groups", *groups,
+        "--groups", *packed_names(groups),
     ]  # fmt: skip
+
+
+def packed_names(names: Sequence[str]) -> list[str]:
+    """``names`` joined with commas into as few arguments as hold them, each at most
+    :data:`MAX_ARGUMENT_CHARACTERS` characters (a name is never cut: a name longer than that is its own
+    argument, which the service refuses, as the preflight check says)."""
+    packed: list[str] = []
+    for name in names:
+        if packed and len(packed[-1]) + len(GROUP_SEPARATOR) + len(name) <= MAX_ARGUMENT_CHARACTERS:
+            packed[-1] += GROUP_SEPARATOR + name
+        else:
+            packed.append(name)
+    return packed
+
+
+def _group_names(text: str) -> list[str]:
+    names = text.split(GROUP_SEPARATOR)
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"{text!r} names an empty group")
+    return names
 
 
 class InventoryError(RuntimeError):
@@ -159,7 +190,7 @@ def inventory(args: argparse.Namespace) -> list[tuple[GroupListing, str, int, bo
 
     from .manifests import manifest_uri
 
-    groups = list(dict.fromkeys(args.groups))
+    groups = list(dict.fromkeys(name for names in args.groups for name in names))
     on_s3 = any(str(root).startswith(S3_SCHEME) for root in (args.input_root, args.manifest_root))
     client = _s3_client(aws_region(args.region)) if on_s3 else None
     with tempfile.TemporaryDirectory(prefix="inventory-") as scratch:

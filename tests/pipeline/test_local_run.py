@@ -22,6 +22,7 @@ from pipeline.local.definition import local_definition
 from pipeline.local.processes import StepCommand, StepProcesses, step_command
 from pipeline.local.run import read_local_property_file, run_locally
 from pipeline.step_code import step_codes
+from scripts.sample_data.mimic4_sample import generate_mimic4
 from scripts.sample_data.mimic_sample import generate
 from tests.paths import ROOT
 from tests.reference import assert_statistics_match, reference_statistics
@@ -230,6 +231,23 @@ def test_real_mimic_records_end_to_end(real_data: Path, tmp_path: Path) -> None:
     }
 
 
+def test_the_mimic4wdb_layout_runs_locally_with_its_numerics_tables(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    waves = tmp_path / "waves"  # the MIMIC-IV database's group folders' parent: the input root
+    generate_mimic4(waves, seed=0, groups=["p100", "p101"])
+    code, out, err = run_cli("--input-dir", str(waves), "--output-dir", str(tmp_path / "out"), capsys=capsys)
+    assert code == 0, err
+    assert "4 step(s) ran" in out and "in 2 group(s)" in out
+    assert "malformed_csv 1, missing_segment 1" in out  # the planted defects, in group p101
+    rows = pd.read_parquet(tmp_path / "out" / "latest" / "dataset")
+    numerics = rows[rows["kind"] == "numerics"]
+    assert set(numerics["patient_group"]) == {"p100", "p101"}
+    assert numerics["record_set"].str.fullmatch(r"p1\d{7}/\d{8}").all()  # subject/record
+    assert numerics["record"].str.fullmatch(r"\d{8}n").all() and numerics["fs"].isna().all()
+    assert {"HR", "SPO2"} <= set(numerics["signal_std"])
+
+
 def test_the_local_run_executes_the_deployed_definitions_steps_and_arguments(
     real_data: Path, tmp_path: Path
 ) -> None:
@@ -251,13 +269,16 @@ def test_the_local_run_executes_the_deployed_definitions_steps_and_arguments(
     }
     assert set(commands) == set(by_name) == {"Inventory", "Extract30", "Extract32", "Combine"}
     # Edges: each group step read the manifest the inventory listed for it; the combine step read exactly the
-    # folders the group steps wrote (given as its arguments).
+    # folders the group steps wrote (given in its environment, as <group>=<folder>).
     outputs = {command.output[1]: name for name, command in commands.items()}
     manifests = {entry["manifest"]: "Inventory" for entry in listed.values() if isinstance(entry, dict)}
+    given = {
+        name: [value.partition("=")[2] for value in c.environment.values()] for name, c in commands.items()
+    }
     local_edges = sorted(
         ({**outputs, **manifests}[source], name)
         for name, c in commands.items()
-        for source in [*c.inputs.values(), *c.manifests.values(), *c.arguments]
+        for source in [*c.inputs.values(), *c.manifests.values(), *c.arguments, *given[name]]
         if source in outputs or source in manifests
     )
     assert local_edges == step_edges(definition)
@@ -279,11 +300,15 @@ def test_the_local_run_executes_the_deployed_definitions_steps_and_arguments(
             a for a in literal if not _cloud_only(a, literal)
         ]
         entrypoint = " ".join(by_name[name]["Arguments"]["AppSpecification"]["ContainerEntrypoint"])
-        assert f"python3 -m {command.module} " in entrypoint
+        assert f"python3 -u -m {command.module} " in entrypoint
         # and that is what ran: each step's log opens with the command it ran (after what its paths are)
         log = output / result.execution_id / "logs" / f"{name}.log"
         typed_line = next(line for line in log.read_text().splitlines() if line.startswith("$ cd "))
         ran = shlex.split(typed_line.split(" && ", 1)[1])
+        if command.environment:  # the job's environment, as env gives it to the command
+            assignments = [f"{key}={value}" for key, value in command.environment.items()]
+            assert ran[: 1 + len(assignments)] == ["env", *assignments]
+            ran = ran[1 + len(assignments) :]
         assert ran[:3] == ["python", "-m", command.module] and len(ran) == 3 + len(command.arguments)
         for typed, argument in zip(ran[3:], command.arguments, strict=True):  # container paths: in staging
             staged = argument.startswith(CONTAINER_ROOT) and typed.endswith(

@@ -97,16 +97,29 @@ def test_group_steps_are_independent_and_read_their_inventoried_objects_fully_re
         }  # per execution and group: a run never overwrites another run's result
 
 
-def test_combine_is_given_every_group_steps_output_property_as_arguments(aws: MotoAws) -> None:
+def test_combine_is_given_every_group_steps_output_property_in_its_environment(aws: MotoAws) -> None:
     combine = steps_by_name(build(aws))["Combine"]
     # one input, its code: CreateProcessingJob takes at most 10, and ten groups plus the code would be 11
     assert [i["InputName"] for i in combine["Arguments"]["ProcessingInputs"]] == ["code"]
+    # one environment variable a group, its name and its location joined whole (a job takes at most 100
+    # arguments, and a pipeline may have 100 groups); the command line says where they are
     arguments = combine["Arguments"]["AppSpecification"]["ContainerArguments"]
-    given = [arguments[i + 1 : i + 3] for i, a in enumerate(arguments) if a == "--group-output"]
-    assert given == [
-        [str(g), {"Get": f"Steps.Extract{g}.ProcessingOutputConfig.Outputs['group'].S3Output.S3Uri"}]
-        for g in range(30, 40)
-    ]
+    assert "--group-outputs-from-environment" in arguments and "--group-output" not in arguments
+    assert combine["Arguments"]["Environment"] == {
+        f"WAVEFORM_GROUP_OUTPUT_{index:02d}": {
+            "Std:Join": {
+                "On": "=",
+                "Values": [
+                    str(g),
+                    {"Get": f"Steps.Extract{g}.ProcessingOutputConfig.Outputs['group'].S3Output.S3Uri"},
+                ],
+            }
+        }
+        for index, g in enumerate(range(30, 40), start=1)
+    }
+    for name, step in steps_by_name(build(aws)).items():  # the others have no environment at all
+        if name != "Combine":
+            assert "Environment" not in step["Arguments"], name
 
 
 def test_parameters_have_defaults_and_descriptions(aws: MotoAws) -> None:

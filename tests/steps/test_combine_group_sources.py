@@ -110,3 +110,71 @@ def test_group_output_and_groups_do_not_mix(
     options = ["--input-dir", str(copy), "--output-dir", str(tmp_path / "out"), "--groups", "30"]
     code = combine_step.main([*options, "--group-output", "32", str(copy / "32")])
     assert code == 2 and capsys.readouterr().err == "error: give --group-output or --groups, not both\n"
+
+
+def test_group_outputs_from_the_environment_as_the_pipeline_gives_them(
+    aws: MotoAws,
+    groups_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    aws.create_bucket(BUCKET)
+    thirty = upload_folder(aws, groups_dir / "30", "exec-d/groups/30")
+    pairs = [("30", thirty), ("32", str(groups_dir / "32"))]
+    environment = combine_step.group_output_environment(pairs, lambda on, values: on.join(values))
+    assert environment == {
+        "WAVEFORM_GROUP_OUTPUT_1": f"30={thirty}",
+        "WAVEFORM_GROUP_OUTPUT_2": f"32={groups_dir / '32'}",
+    }
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("WAVEFORM_GROUP_OUTPUT", "not one of them: no number")  # nor is this one
+    code = combine(tmp_path, "--group-outputs-from-environment", "--region", aws.region)
+    assert code == 0, capsys.readouterr().err
+    assert "combined 2 groups: 47 rows" in capsys.readouterr().out
+
+
+def test_a_hundred_group_outputs_keep_their_order_past_the_ninth() -> None:
+    pairs = [(f"p{group}", f"s3://b/out/exec/groups/p{group}") for group in range(100, 200)]
+    environment = combine_step.group_output_environment(pairs, lambda on, values: on.join(values))
+    assert len(environment) == 100 and list(environment)[:2] == [
+        "WAVEFORM_GROUP_OUTPUT_001",
+        "WAVEFORM_GROUP_OUTPUT_002",
+    ]
+    shuffled = dict(reversed(list(environment.items())))
+    assert combine_step.group_outputs_from_environment(shuffled) == [list(pair) for pair in pairs]
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({}, "error: --group-outputs-from-environment: no WAVEFORM_GROUP_OUTPUT_<n> variable is set\n"),
+        (
+            {"WAVEFORM_GROUP_OUTPUT_1": "s3://b/exec/groups/30"},
+            "error: environment variable WAVEFORM_GROUP_OUTPUT_1: 's3://b/exec/groups/30' is not "
+            "WAVEFORM_GROUP_OUTPUT_<number> = NAME=LOCATION\n",
+        ),
+        (
+            {"WAVEFORM_GROUP_OUTPUT_x": "30=s3://b/exec/groups/30"},
+            "error: environment variable WAVEFORM_GROUP_OUTPUT_x: '30=s3://b/exec/groups/30' is not "
+            "WAVEFORM_GROUP_OUTPUT_<number> = NAME=LOCATION\n",
+        ),
+        (
+            {"WAVEFORM_GROUP_OUTPUT_1": "3 0=/x"},
+            "error: --group-output: ",
+        ),
+    ],
+)
+def test_bad_group_output_variables_end_in_one_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    variables: dict[str, str],
+    expected: str,
+) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    code = combine(tmp_path, "--group-outputs-from-environment")
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith(expected) and err.count("\n") == 1, err

@@ -279,3 +279,28 @@ def test_an_output_folder_that_cannot_be_written_is_one_line(
     options = ["--input-root", str(tmp_path / "in"), "--manifest-root", str(tmp_path / "m"), "--groups", "30"]
     code, out, err = run(capsys, *options, "--output-dir", str(tmp_path / "file" / "out"))
     assert (code, out) == (1, "") and err.startswith("error: ") and err.count("\n") == 1, err
+
+
+def test_group_names_are_packed_into_arguments_of_at_most_256_characters() -> None:
+    names = [f"p{number}" for number in range(100, 200)]
+    packed = inventory.packed_names(names)
+    assert len(packed) == 2 and all(len(item) <= inventory.MAX_ARGUMENT_CHARACTERS for item in packed)
+    assert ",".join(packed).split(",") == names
+    longest = ["g" * 50] * 100
+    packed = inventory.packed_names(longest)
+    assert all(len(item) <= 256 for item in packed) and len(packed) == 20  # 5 names of 50 an argument
+    parsed = inventory.build_parser().parse_args(
+        ["--input-root", ROOT, "--manifest-root", "m", "--groups", *inventory.packed_names(names)]
+    )
+    assert [name for names_ in parsed.groups for name in names_] == names
+
+
+def test_comma_separated_groups_are_listed_as_separate_groups(
+    bucket: MotoAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    options = ["--input-root", ROOT, "--manifest-root", str(tmp_path / "m"), "--output-dir", str(tmp_path)]
+    code, out, err = run(capsys, *options, "--groups", "30,31")
+    assert (code, err) == (0, "") and "group 30:" in out and "group 31:" in out
+    with pytest.raises(SystemExit) as exited:
+        run(capsys, *options, "--groups", "30,,31")
+    assert exited.value.code == 2 and "'30,,31' names an empty group" in capsys.readouterr().err
