@@ -110,8 +110,9 @@ def numerics_csv_task(
 def summarise_whole_record(
     task: RecordTask, window_seconds: float = 0.0, windows: WindowBatch | None = None
 ) -> tuple[list[dict[str, Any]], int]:
-    """Feature rows of a whole record and the bytes read, whatever its kind: a numerics table here (which has
-    no windows: its samples are irregular), a WFDB record by ``record_summary`` (its windows to ``windows``)."""
+    """Feature rows of a whole record and the bytes read, whatever its kind: a numerics table here (which
+    has no windows: its samples are irregular), a WFDB record by ``record_summary`` (its windows to
+    ``windows``)."""
     if isinstance(task, NumericsCsvTask):
         return summarise_numerics_csv(task)
     return summarise_record(task, window_seconds, windows)
