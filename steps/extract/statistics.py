@@ -61,11 +61,11 @@ class SortedCounts:
 def percentile_plan(n: int, percent: float) -> tuple[int, int, float]:
     """The two ranks and the weight of ``np.nanpercentile(x, percent)`` over ``n`` sorted valid samples.
 
-    Mirrors numpy's ``_compute_virtual_index`` and ``_get_indexes`` for the linear method (alpha = beta = 1)
-    in the same floating-point operations.
+    Mirrors numpy's linear method (its virtual index ``(n - 1) q``, then ``_get_indexes`` and ``_lerp``) in
+    the same floating-point operations.
     """
     q = percent / 100
-    virtual = n * q + (1 + q * (1 - 1 - 1)) - 1
+    virtual = (n - 1) * q  # the linear method's virtual index (numpy's ``_QuantileMethods["linear"]``)
     previous = math.floor(virtual)
     if virtual >= n - 1:
         # numpy stores the clipped index as -1; gamma then weighs a zero difference

@@ -153,7 +153,7 @@ def _percentile_plan(n: np.ndarray, percents: np.ndarray) -> tuple[np.ndarray, n
     same float operations."""
     q = percents / 100
     counts = n[:, None]
-    virtual = counts * q + (1 + q * (1 - 1 - 1)) - 1
+    virtual = (counts - 1) * q
     previous = np.floor(virtual).astype(np.int64)
     top = virtual >= counts - 1
     bottom = virtual < 0
