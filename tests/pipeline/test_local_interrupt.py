@@ -34,7 +34,7 @@ from tests.pipeline.blocking_checkout import BLOCKED, blocking_checkout
 # first is remembered well before the last.
 GROUPS = ["30", "31", "32", "33", "39"]  # 39 holds the planted defects
 STEPS = {f"Extract{group}" for group in GROUPS} | {"Combine"}
-GROUP_FILES = {"features.parquet", "errors.jsonl", "summary.json"}
+GROUP_FILES = {"features.parquet", "windows.parquet", "errors.jsonl", "summary.json"}
 DEADLINE = 300.0  # seconds; only ever reached when something is wrong (a run takes seconds)
 
 

@@ -128,6 +128,7 @@ def test_the_run_ends_with_its_failures_and_where_everything_is(
         "  group 39: 3 failed (header_unparsable 1, missing_file 1, truncated_signal 1): "
         f"{run_folder / 'groups' / '39' / 'errors.jsonl'}",
         f"dataset: {run_folder / 'combined' / 'dataset'}",
+        f"windows: {run_folder / 'combined' / 'windows'}",
         f"report:  {run_folder / 'combined' / 'report.html'}",
         f"logs:    {run_folder / 'logs'}",
         f"latest:  {output / 'latest'} -> {execution}/combined",
@@ -154,8 +155,8 @@ def test_the_run_ends_with_its_failures_and_where_everything_is(
     rerun = again[0].split(":")[0].removeprefix("execution ")
     # the same outputs, failures and latest: those of the run reused; the logs of the run reused and this
     # run's inventory
-    assert again[2:6] == lines[1:5] and again[7:] == lines[6:]
-    assert again[6] == f"{lines[5]}, {output / rerun / 'logs'}"
+    assert again[2:7] == lines[1:6] and again[8:] == lines[7:]
+    assert again[7] == f"{lines[6]}, {output / rerun / 'logs'}"
 
 
 def test_changed_input_files_rerun_their_group_and_the_combine_step(
