@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-PERCENTILES = (5.0, 50.0, 95.0)
+from .statistics import PERCENTILES, lerp, percentile_plan  # numpy's linear method, as for signals
+
 DIGIT_BITS = 12
 MAX_DISTINCT = 1 << DIGIT_BITS  # keys a count keeps before it counts a coarser digit: 64 KiB of memory
 KEY_BITS = 64
@@ -35,25 +36,6 @@ def key_value(key: int) -> float:
     bits = np.uint64(key)
     raw = bits & ~_SIGN if bits & _SIGN else ~bits
     return float(np.array([raw], dtype=np.uint64).view(np.float64)[0])
-
-
-def percentile_plan(n: int, percent: float) -> tuple[int, int, float]:
-    """The two ranks and the weight ``np.percentile(x, percent)`` (its default, linear method) combines over
-    ``n`` sorted values, in numpy's own operations: the virtual index ``(n - 1) * q`` of the linear method
-    (not the generic form for other methods, which can differ from it by an ulp)."""
-    virtual = (n - 1) * (percent / 100)
-    previous = math.floor(virtual)
-    if virtual >= n - 1:
-        return n - 1, n - 1, virtual - (n - 1)
-    if virtual < 0:
-        return 0, 0, virtual
-    return previous, previous + 1, virtual - previous
-
-
-def lerp(a: float, b: float, gamma: float) -> float:
-    """numpy's ``_lerp``: exact at both ends."""
-    diff = b - a
-    return b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma
 
 
 class KeyCounts:

@@ -52,6 +52,14 @@ class SignalLayout:
         """digital = value + offset."""
         return self.low if self.narrow else 0
 
+    def clipped(self, counts: np.ndarray) -> int:
+        """Samples at the format's valid extremes, in a histogram of bins (narrow formats)."""
+        return sum(
+            int(counts[extreme - self.offset])
+            for extreme in {self.scale.clip_low, self.scale.clip_high}
+            if 0 <= extreme - self.offset < len(counts)
+        )
+
     @property
     def min_run(self) -> int:
         """Equal samples in a row that make a flat run: a second's worth, at least 2."""
@@ -247,12 +255,7 @@ class SignalSummariser:
         open_window = self.open
         assert open_window is not None and self.windows is not None
         statistics = open_window.histogram.statistics(layout.scale.gain, layout.scale.baseline)
-        counts = open_window.histogram.counts
-        clip = sum(
-            int(counts[extreme - layout.offset])
-            for extreme in {layout.scale.clip_low, layout.scale.clip_high}
-            if 0 <= extreme - layout.offset < len(counts)
-        )
+        clip = layout.clipped(open_window.histogram.counts)
         valid = max(statistics.n_valid, 1)
         self.windows.columns.append(
             WindowColumns(
@@ -328,12 +331,7 @@ class SignalSummariser:
         layout = self.layout
         if self.histogram is not None:
             statistics = self.histogram.statistics(layout.scale.gain, layout.scale.baseline)
-            counts = self.histogram.counts
-            clip = sum(
-                int(counts[extreme - layout.offset])
-                for extreme in {layout.scale.clip_low, layout.scale.clip_high}
-                if 0 <= extreme - layout.offset < len(counts)
-            )
+            clip = layout.clipped(self.histogram.counts)
         else:
             assert self.wide is not None
             statistics = self.wide.statistics(layout.scale.gain, layout.scale.baseline)
