@@ -18,6 +18,7 @@ from types import ModuleType
 from typing import Any, Protocol
 
 from steps.combine import command as combine_step
+from steps.contract.arguments import DEFAULT_WINDOW_SECONDS, WINDOW_SECONDS_OPTION, window_seconds
 from steps.extract import command as extract_step
 from steps.extract.command import positive_int
 
@@ -130,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _plan_command(sub: Subcommands) -> None:
-    from steps.inventory.listing import VOLUME_QUOTA_GB, VOLUME_QUOTA_NAME
+    from steps.inventory.volumes import VOLUME_QUOTA_GB, VOLUME_QUOTA_NAME
 
     from .planning.instance_types import INSTANCE_TYPES
 
@@ -161,6 +162,13 @@ def _plan_command(sub: Subcommands) -> None:
         default=VOLUME_QUOTA_GB,
         metavar="GB",
         help=f"your account's quota '{VOLUME_QUOTA_NAME}', if you raised it (default: %(default)s)",
+    )
+    command.add_argument(
+        WINDOW_SECONDS_OPTION,
+        type=window_seconds,
+        metavar="SECONDS",
+        help="the window length the volumes are sized for: shorter windows need more (default: the "
+        f"pipeline's WindowSeconds, {DEFAULT_WINDOW_SECONDS:g}; 0: no windows)",
     )
     command.add_argument(
         "--input-root",
@@ -214,12 +222,12 @@ def _run_local_command(sub: Subcommands) -> None:
     )
     local_run.add_argument("--no-progress", action="store_true", help="no progress bars")
     local_run.add_argument(
-        extract_step.WINDOW_SECONDS_OPTION,
-        type=extract_step.window_seconds,
+        WINDOW_SECONDS_OPTION,
+        type=window_seconds,
         metavar="SECONDS",
         help="length of the windows every signal is summarised in (windows.parquet, the windows dataset); "
         f"0: no windows (the pipeline parameter WindowSeconds; default: "
-        f"{extract_step.DEFAULT_WINDOW_SECONDS:g})",
+        f"{DEFAULT_WINDOW_SECONDS:g})",
     )
     _param_argument(local_run)
     local_run.set_defaults(handler=local.run_local)

@@ -30,6 +30,11 @@ INVENTORY_OUTPUT_NAME = "inventory"
 INVENTORY_PROPERTY_FILE = "Inventory"  # the name the group steps' JsonGet expressions read it by
 MANIFESTS_FOLDER = "manifests"  # under the output root: <group>/<fingerprint>.manifest
 MANIFEST_FILE = "ManifestFile"  # an S3Input's S3DataType when its S3Uri names a manifest, as a group's does
+# The inventory lists S3 and writes one manifest per group (tens of MB for a group of a million objects): the
+# smallest Processing instance does it, on a volume that holds every group's manifest while it is written.
+# Here, free of the SDK, because plan costs the step too.
+INVENTORY_INSTANCE_TYPE = "ml.t3.medium"
+INVENTORY_VOLUME_GB = 10
 
 # Arguments only a Processing job understands: the combine step writes its dataset to S3 beside its job's
 # output there (an execution id in its arguments would change its cache key on every run). A local run
@@ -87,6 +92,7 @@ def inventory_arguments(
     manifest_root: Any,
     volume_size_argument: Any,
     volume_quota_argument: Any,
+    window_seconds_argument: Any,
 ) -> list[Any]:
     """The inventory step's container arguments; the roots and the ``--option=VALUE`` arguments may be
     expressions."""
@@ -97,14 +103,15 @@ def inventory_arguments(
         OUTPUT_DIR,
         volume_size_argument,
         volume_quota_argument,
+        window_seconds_argument,
         kms_key_id=config.kms_key_id,
         region=config.region,
     )
 
 
-def inventory_path(group: str, field: str) -> str:
+def inventory_path(group: str | None, field: str) -> str:
     """Where a group's ``field`` (``inventory_command.MANIFEST_FIELD`` or ``VOLUME_FIELD``) is in the
-    inventory step's property file."""
+    inventory step's property file; with no group, the combine step's (``VOLUME_FIELD``)."""
     return inventory_command.property_path(group, field)
 
 

@@ -54,7 +54,7 @@ def get_pipeline(
         step = extract_step(group)
         extracts.append((step, sdk_extract_step(context, codes[step.code], step, inventory)))
     # one combine step over all of them
-    combine = sdk_combine_step(context, codes[COMBINE_STEP.code], COMBINE_STEP, extracts)
+    combine = sdk_combine_step(context, codes[COMBINE_STEP.code], COMBINE_STEP, extracts, inventory)
     return Pipeline(
         name=config.pipeline_name,
         parameters=parameters.as_list(),

@@ -14,8 +14,8 @@ import argparse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from steps.extract.command import DEFAULT_WINDOW_SECONDS, MAX_WINDOW_SECONDS, window_seconds
-from steps.inventory.listing import VOLUME_QUOTA_GB, VOLUME_QUOTA_NAME
+from steps.contract.arguments import DEFAULT_WINDOW_SECONDS, MAX_WINDOW_SECONDS, window_seconds
+from steps.inventory.volumes import VOLUME_QUOTA_GB, VOLUME_QUOTA_NAME
 
 from .config import PipelineConfig
 from .errors import ParameterOverrideError

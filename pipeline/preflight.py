@@ -20,12 +20,18 @@ from typing import Any
 
 from steps.combine.command import GROUP_OUTPUT_VARIABLE
 from steps.combine.destination import windows_table_name
-from steps.inventory.command import MANIFEST_FIELD, VOLUME_FIELD, group_key
-from steps.inventory.listing import VOLUME_QUOTA_NAME
+from steps.inventory.command import COMBINE_KEY, MANIFEST_FIELD, VOLUME_FIELD, group_key
 from steps.inventory.manifests import manifest_uri
+from steps.inventory.volumes import MAX_VOLUME_GB, VOLUME_QUOTA_NAME
 
 from .config import PipelineConfig
-from .dag import COMBINE_STEP, INVENTORY_PROPERTY_FILE, INVENTORY_STEP, MANIFESTS_FOLDER
+from .dag import (
+    COMBINE_STEP,
+    INVENTORY_INSTANCE_TYPE,
+    INVENTORY_PROPERTY_FILE,
+    INVENTORY_STEP,
+    MANIFESTS_FOLDER,
+)
 from .definition_eval import Evaluation, default_parameters, processing_properties, topological_order
 from .errors import DefinitionError, shown
 from .parameters import VALUE_CHECKS, ParameterValue, parameter_text, value_problem
@@ -248,12 +254,17 @@ def value_problems(values: Mapping[str, Any]) -> list[str]:
 
 def inventory_stand_in(values: Mapping[str, Any], groups: Sequence[str]) -> dict[str, Any]:
     """The inventory step's property file as an execution could find it: each group's manifest under its
-    longest name, and the largest volume the inventory step lets a group have."""
-    volume = int(values["GroupVolumeSizeGB"]) or int(values["VolumeQuotaGB"])
+    longest name, and the largest volume the inventory step lets a group (and the combine step) have: the
+    quota, and never more than the API allows."""
+    quota = min(int(values["VolumeQuotaGB"]), MAX_VOLUME_GB)
+    volume = int(values["GroupVolumeSizeGB"]) or quota
     root = f"{values['OutputRoot']}/{MANIFESTS_FOLDER}"
     return {
-        group_key(group): {MANIFEST_FIELD: manifest_uri(root, group, FINGERPRINT), VOLUME_FIELD: volume}
-        for group in groups
+        **{
+            group_key(group): {MANIFEST_FIELD: manifest_uri(root, group, FINGERPRINT), VOLUME_FIELD: volume}
+            for group in groups
+        },
+        COMBINE_KEY: {VOLUME_FIELD: quota},
     }
 
 
@@ -297,7 +308,10 @@ def quota_notes(config: PipelineConfig, values: Mapping[str, Any]) -> list[str]:
         f"quota: '{values['GroupInstanceType']} for processing job usage' must allow {at_once} instance(s) "
         f"({min(config.max_parallel_steps, groups)} steps at once x GroupInstanceCount "
         f"{values['GroupInstanceCount']}); a step refused for it is retried for a day",
-        f"quota: '{VOLUME_QUOTA_NAME}' must allow each group's volume: the inventory step sizes them from "
-        f"the data and stops the execution, naming the groups, if one needs more than VolumeQuotaGB "
-        f"{values['VolumeQuotaGB']} (waveform-pipeline plan shows each group's volume)",
+        f"quota: '{VOLUME_QUOTA_NAME}' must allow each group's volume and the combine step's: the "
+        f"inventory step sizes them from the data and WindowSeconds, and stops the execution, naming the "
+        f"steps, if one needs more than VolumeQuotaGB {values['VolumeQuotaGB']} (waveform-pipeline plan "
+        "shows each volume)",
+        f"quota: '{INVENTORY_INSTANCE_TYPE} for processing job usage' must allow 1 instance (the inventory "
+        f"step) and '{values['CombineInstanceType']} for processing job usage' 1 (the combine step)",
     ]

@@ -30,7 +30,8 @@ from sagemaker.mlops.workflow.retry import (
 )
 from sagemaker.mlops.workflow.steps import CacheConfig, ProcessingStep
 
-from steps.extract.command import INPUT_VERSION_OPTION, WINDOW_SECONDS_OPTION
+from steps.contract.arguments import WINDOW_SECONDS_OPTION
+from steps.extract.command import INPUT_VERSION_OPTION
 from steps.inventory.command import MANIFEST_FIELD, PROPERTY_FILE, VOLUME_FIELD
 
 from .config import PipelineConfig
@@ -38,8 +39,10 @@ from .dag import (
     CODE_DIR,
     COMBINED_OUTPUT_NAME,
     GROUP_OUTPUT_NAME,
+    INVENTORY_INSTANCE_TYPE,
     INVENTORY_OUTPUT_NAME,
     INVENTORY_PROPERTY_FILE,
+    INVENTORY_VOLUME_GB,
     MANIFEST_FILE,
     MANIFESTS_FOLDER,
     OUTPUT_DIR,
@@ -62,16 +65,6 @@ from .step_code import StepCode
 CACHE = CacheConfig(enable_caching=True, expire_after="P10Y")
 # The inventory step runs on every execution: it is what notices that data changed.
 NO_CACHE = CacheConfig(enable_caching=False)
-# The groups' outputs, fetched whole before the combine step checks them: features, errors and summaries are
-# small, but the windows are not. MIMIC-III's 6.7 TB, mostly one-byte samples at 125 Hz, make ~9e8 windows of
-# 60 s, at ~29 bytes a window in windows.parquet (measured on generated windows whose means and deviations do
-# not compress): ~26 GB, plus a group's file (~3 GB) staged on its way to S3. 200 GB holds that with room for
-# windows down to ~10 s; shorter windows over all of MIMIC-III need more (an estimate, docs/outputs.md).
-COMBINE_VOLUME_GB = 200
-# The inventory lists S3 and writes one manifest per group (tens of MB for a group of a million objects): the
-# smallest Processing instance does it, on a volume that holds every group's manifest while it is written.
-INVENTORY_INSTANCE_TYPE = "ml.t3.medium"
-INVENTORY_VOLUME_GB = 10
 _SDK_PARAMETERS = {
     "String": ParameterString,
     "Integer": ParameterInteger,
@@ -187,6 +180,7 @@ def inventory_step(context: StepContext, code: StepCode, step: DagStep) -> Proce
         Join(on="/", values=[p.output_root, MANIFESTS_FOLDER]),
         Join(on="", values=["--volume-size-gb=", p.group_volume_size_gb]),
         Join(on="", values=["--volume-quota-gb=", p.volume_quota_gb]),
+        Join(on="", values=[f"{WINDOW_SECONDS_OPTION}=", p.window_seconds]),
     )
     run = processor.run(inputs=[_code_input(context, code)], outputs=[output], arguments=arguments)
     return _processing_step(step, run, NO_CACHE, [inventory_file()])
@@ -205,11 +199,7 @@ def extract_step(
     assert step.group is not None, f"{step.name} is not an extract step"
 
     def listed(field: str) -> JsonGet:
-        return JsonGet(
-            step_name=inventory.name,
-            property_file=inventory_file(),
-            json_path=inventory_path(step.group or "", field),
-        )
+        return inventory_value(inventory, step.group or "", field)
 
     processor = _processor(context, code, p.group_instance_type, p.group_instance_count, listed(VOLUME_FIELD))
     records = ProcessingInput(
@@ -241,13 +231,25 @@ def extract_step(
     return _processing_step(step, run)
 
 
+def inventory_value(inventory: ProcessingStep, group: str | None, field: str) -> JsonGet:
+    """A group's ``field`` (with no group, the combine step's) in the inventory step's property file."""
+    path = inventory_path(group, field)
+    return JsonGet(step_name=inventory.name, property_file=inventory_file(), json_path=path)
+
+
 def combine_step(
-    context: StepContext, code: StepCode, step: DagStep, extracts: Sequence[tuple[DagStep, ProcessingStep]]
+    context: StepContext,
+    code: StepCode,
+    step: DagStep,
+    extracts: Sequence[tuple[DagStep, ProcessingStep]],
+    inventory: ProcessingStep,
 ) -> ProcessingStep:
     """``Combine``: its environment names each group step's output property, so a group that ran anew (and
     so wrote under a new execution id) changes the combine step's cache key, and a reused one does not. Not
     ProcessingInputs: a job takes at most 10 inputs (the step fetches them itself); nor arguments: a job takes
-    at most 100, and a pipeline may have 100 groups (pipeline.config.MAX_GROUPS)."""
+    at most 100, and a pipeline may have 100 groups (pipeline.config.MAX_GROUPS). It fetches every group's
+    outputs before checking them, windows included, on a volume the inventory sized for them
+    (``steps/inventory/volumes.py``)."""
     p = context.parameters
     group_outputs = [
         (
@@ -258,7 +260,8 @@ def combine_step(
     ]
     # issue 12 (MIMIC-IV's 100 groups): the locations go in the environment, one variable a group (dag.py)
     environment = combine_environment(group_outputs, lambda on, values: Join(on=on, values=values))
-    processor = _processor(context, code, p.combine_instance_type, 1, COMBINE_VOLUME_GB, environment)
+    volume = inventory_value(inventory, None, VOLUME_FIELD)
+    processor = _processor(context, code, p.combine_instance_type, 1, volume, environment)
     output = ProcessingOutput(
         output_name=COMBINED_OUTPUT_NAME,
         s3_output=ProcessingS3Output(

@@ -57,7 +57,7 @@ from joblib import Parallel, delayed
 from joblib.externals.loky import get_reusable_executor
 
 from scripts.sample_data import bench_workloads
-from steps.extract.command import DEFAULT_WINDOW_SECONDS
+from steps.contract.arguments import DEFAULT_WINDOW_SECONDS
 from steps.extract.extraction import extract_group
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

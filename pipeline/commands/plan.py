@@ -20,9 +20,9 @@ S3_SCHEME = "s3://"
 
 
 def plan(args: argparse.Namespace) -> int:
-    from ..parameters import pipeline_parameters
+    from ..parameters import WINDOW_SECONDS_PARAMETER, pipeline_parameters
     from ..planning.instance_types import instance_type
-    from ..planning.parallel_listing import list_groups
+    from ..planning.parallel_listing import list_with_progress
     from ..planning.plan import make_plan
 
     config = config_of(args)
@@ -31,11 +31,11 @@ def plan(args: argparse.Namespace) -> int:
     progress = sys.stderr.isatty() and not args.no_progress
     if root.startswith(S3_SCHEME):
         _check_s3_root(root)
-        listings = list_groups(root, config.groups, _s3_client(config, len(config.groups)), progress)
+        listings = list_with_progress(root, config.groups, _s3_client(config, len(config.groups)), progress)
     else:
         if not Path(root).is_dir():
             raise ConfigError(f"--input-root {root}: no such folder (give a folder, or s3://bucket/prefix)")
-        listings = list_groups(root, config.groups, None, progress)
+        listings = list_with_progress(root, config.groups, None, progress)
     made = make_plan(
         root,
         listings,
@@ -43,6 +43,7 @@ def plan(args: argparse.Namespace) -> int:
         args.instance_count or int(defaults["GroupInstanceCount"]),
         config.max_parallel_steps,
         args.volume_quota_gb,
+        float(defaults[WINDOW_SECONDS_PARAMETER]) if args.window_seconds is None else args.window_seconds,
     )
     if config.output == "json":
         print_json(made.as_json())
@@ -69,8 +70,8 @@ def _check_s3_root(root: str) -> None:
 def _s3_client(config: PipelineConfig, threads: int) -> Any:
     from botocore.config import Config
 
-    from ..aws_session import boto_session
-    from ..planning.parallel_listing import MAX_THREADS
+    from steps.inventory.listing import connections_for
 
-    pool = max(10, min(MAX_THREADS, threads))  # one connection a listing thread (botocore's default is 10)
-    return boto_session(config).client("s3", config=Config(max_pool_connections=pool))
+    from ..aws_session import boto_session
+
+    return boto_session(config).client("s3", config=Config(max_pool_connections=connections_for(threads)))

@@ -140,8 +140,20 @@ S3_LIST_DOLLARS = Figure(
     0.005 / 1000,
     "USD per request",
     ESTIMATE,
-    "S3 Standard's price of LIST requests in us-east-1, $0.005 per 1,000 (as S3_GET_DOLLARS): what plan's "
-    "own listing costs, a request a page of up to 1,000 keys",
+    "S3 Standard's price of LIST (and PUT) requests in us-east-1, $0.005 per 1,000 (as S3_GET_DOLLARS): "
+    "what plan's own listing costs, and the inventory step's on every execution, a request a page of up "
+    "to 1,000 keys; the inventory step's PUT of a changed group's manifest is priced the same",
+)
+
+# The inventory step, at the head of every execution, lists each group a page at a time.
+LIST_PAGE_SECONDS = Figure(
+    0.2,
+    "s",
+    ESTIMATE,
+    "the time S3 takes to answer one ListObjectsV2 request of up to 1,000 keys (about 250 kB of XML) within "
+    "its region; AWS's whitepaper 'Best Practices Design Patterns: Optimizing Amazon S3 Performance' gives "
+    "a median latency of tens of milliseconds for small requests, and a page of keys is larger: not "
+    "measured here (moto answers locally)",
 )
 
 FIGURES: dict[str, Figure] = {
@@ -157,4 +169,5 @@ FIGURES: dict[str, Figure] = {
     "hours_per_month": HOURS_PER_MONTH,
     "s3_get_usd_per_request": S3_GET_DOLLARS,
     "s3_list_usd_per_request": S3_LIST_DOLLARS,
+    "list_page_seconds": LIST_PAGE_SECONDS,
 }

@@ -13,6 +13,10 @@ A group step in File mode, on each of its instances:
 Cost: the instances' price for that time, plus each instance's volume at its GB-month price, both pro rata
 to the second, plus a GET request per object per instance. Every figure and its source: ``cost_figures`` and
 ``instance_types``; docs/cost-model.md.
+
+The inventory step heads every execution, also one whose data did not change (a schedule's): it starts, lists
+every group a page at a time (its threads list groups side by side) and keeps each group's manifest; it costs
+its instance and volume for that time, its LIST requests, and a HEAD and at most a PUT a group's manifest.
 """
 
 from __future__ import annotations
@@ -33,7 +37,9 @@ from .cost_figures import (
     GP2_SMALL_BYTES_PER_SECOND,
     GP2_SMALL_VOLUME_GB,
     HOURS_PER_MONTH,
+    LIST_PAGE_SECONDS,
     S3_GET_DOLLARS,
+    S3_LIST_DOLLARS,
     SSD_IO_BYTES,
     STARTUP_SECONDS,
     VOLUME_DOLLARS_PER_GB_MONTH,
@@ -100,6 +106,75 @@ class GroupEstimate:
                 "total": round(self.dollars, 4),
             },
         }
+
+
+@dataclass(frozen=True)
+class InventoryEstimate:
+    """The inventory step's predicted time (seconds) and cost (US dollars), on every execution."""
+
+    instance: InstanceType
+    volume_gb: int
+    groups: int
+    list_requests: int  # ListObjectsV2: a page of up to 1,000 keys, one at least a group
+    startup_seconds: float
+    listing_seconds: float
+
+    @property
+    def total_seconds(self) -> float:
+        return self.startup_seconds + self.listing_seconds
+
+    @property
+    def instance_dollars(self) -> float:
+        return self.instance.dollars_per_hour * self.total_seconds / HOUR
+
+    @property
+    def volume_dollars(self) -> float:
+        months = self.total_seconds / HOUR / HOURS_PER_MONTH.value
+        return self.volume_gb * VOLUME_DOLLARS_PER_GB_MONTH.value * months
+
+    @property
+    def request_dollars(self) -> float:
+        """LIST requests, and a group's manifest looked for (HEAD, a GET's price) and put if new (PUT, a
+        LIST's price): an upper bound, as an unchanged group's manifest is not put again."""
+        return (self.list_requests + self.groups) * S3_LIST_DOLLARS.value + self.groups * S3_GET_DOLLARS.value
+
+    @property
+    def dollars(self) -> float:
+        return self.instance_dollars + self.volume_dollars + self.request_dollars
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "instance_type": self.instance.name,
+            "volume_gb": self.volume_gb,
+            "list_requests": self.list_requests,
+            "seconds": {
+                "startup": round(self.startup_seconds, 1),
+                "listing": round(self.listing_seconds, 1),
+                "total": round(self.total_seconds, 1),
+            },
+            "cost_usd": {
+                "instance": round(self.instance_dollars, 4),
+                "volume": round(self.volume_dollars, 4),
+                "requests": round(self.request_dollars, 4),
+                "total": round(self.dollars, 4),
+            },
+        }
+
+
+def estimate_inventory(
+    instance: InstanceType, volume_gb: int, pages_per_group: Sequence[int], threads: int
+) -> InventoryEstimate:
+    """The inventory step listing groups of ``pages_per_group`` ListObjectsV2 pages, ``threads`` groups at
+    once, each page waited for in turn."""
+    pages = [max(1, p) for p in pages_per_group]
+    return InventoryEstimate(
+        instance=instance,
+        volume_gb=volume_gb,
+        groups=len(pages),
+        list_requests=sum(pages),
+        startup_seconds=STARTUP_SECONDS.value,
+        listing_seconds=wall_seconds([p * LIST_PAGE_SECONDS.value for p in pages], threads),
+    )
 
 
 def volume_bytes_per_second(volume_gb: int) -> float:
@@ -173,11 +248,6 @@ def wall_seconds(step_seconds: Sequence[float], parallel: int) -> float:
     for seconds in step_seconds:
         heapq.heappush(free_at, heapq.heappop(free_at) + seconds)
     return max(free_at, default=0.0)
-
-
-def dollars_per_tb(estimates: Iterable[GroupEstimate], total_bytes: int) -> float | None:
-    """The cost of every group step per TB (10^12 bytes) of their input; None when there is none."""
-    return sum(e.dollars for e in estimates) / (total_bytes / TB) if total_bytes else None
 
 
 def cheapest_io_bound(

@@ -8,12 +8,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from steps.inventory.listing import MAX_VOLUME_GB, S3_SCHEME, VOLUME_QUOTA_NAME, GroupListing
+from steps.inventory.listing import LISTING_THREADS, PAGE_SIZE, S3_SCHEME, GroupListing
+from steps.inventory.volumes import MAX_VOLUME_GB, VOLUME_QUOTA_NAME, combine_volume_gb, volume_gb
 
+from ..dag import INVENTORY_INSTANCE_TYPE, INVENTORY_VOLUME_GB
 from ..executions import render_table
 from .cost_figures import FIGURES, PRICE_REGION, S3_LIST_DOLLARS
-from .cost_model import TB, GroupEstimate, dollars_per_tb, estimate_group, wall_seconds
-from .instance_types import SOURCES, InstanceType
+from .cost_model import (
+    TB,
+    GroupEstimate,
+    InventoryEstimate,
+    estimate_group,
+    estimate_inventory,
+    wall_seconds,
+)
+from .instance_types import SOURCES, InstanceType, instance_type
 
 FINGERPRINT_SHOWN = 12  # hex digits of a fingerprint in the table (JSON has all 64)
 COST_MODEL_DOC = "docs/cost-model.md"
@@ -52,6 +61,9 @@ class Plan:
     parallel: int  # group steps at once
     volume_quota_gb: int
     groups: list[GroupPlan]
+    inventory: InventoryEstimate  # the step before the group steps, on every execution
+    window_seconds: float  # what the volumes are sized for
+    combine_volume_gb: int
 
     @property
     def objects(self) -> int:
@@ -63,19 +75,23 @@ class Plan:
 
     @property
     def dollars(self) -> float:
-        return sum(g.estimate.dollars for g in self.groups)
+        """The inventory step and every group step."""
+        return self.inventory.dollars + sum(g.estimate.dollars for g in self.groups)
 
     @property
     def dollars_per_tb(self) -> float | None:
-        return dollars_per_tb((g.estimate for g in self.groups), self.bytes)
+        return self.dollars / (self.bytes / TB) if self.bytes else None
 
     @property
     def instance_hours(self) -> float:
-        return sum(g.estimate.instances * g.estimate.total_seconds for g in self.groups) / 3600
+        group_seconds = sum(g.estimate.instances * g.estimate.total_seconds for g in self.groups)
+        return (self.inventory.total_seconds + group_seconds) / 3600
 
     @property
     def wall_seconds(self) -> float:
-        return wall_seconds([g.estimate.total_seconds for g in self.groups], self.parallel)
+        """The inventory step, then the group steps, ``parallel`` at a time."""
+        groups = wall_seconds([g.estimate.total_seconds for g in self.groups], self.parallel)
+        return self.inventory.total_seconds + groups
 
     @property
     def list_requests(self) -> int:
@@ -101,8 +117,11 @@ class Plan:
             "instances_per_group": self.instances,
             "max_parallel_steps": self.parallel,
             "volume_quota_gb": self.volume_quota_gb,
+            "window_seconds": self.window_seconds,
+            "combine_volume_gb": self.combine_volume_gb,
             "price_region": PRICE_REGION,
             "groups": [g.as_json() for g in self.groups],
+            "inventory": self.inventory.as_json(),
             "totals": {
                 "objects": self.objects,
                 "bytes": self.bytes,
@@ -117,6 +136,7 @@ class Plan:
             "over_volume_quota": [
                 {"group": g.listing.group, "volume_gb": g.estimate.volume_gb} for g in self.over_quota
             ],
+            "combine_over_volume_quota": self.combine_volume_gb > self.volume_quota_gb,
             "volume_quota_name": VOLUME_QUOTA_NAME,
             "figures": {
                 **{name: figure.as_json() for name, figure in FIGURES.items()},
@@ -133,6 +153,9 @@ class Plan:
             f"${i.dollars_per_hour:g} an hour in {PRICE_REGION})",
             render_table(HEADERS, [_row(g) for g in self.groups] + [self._total_row()]),
             "read and compute overlap: a step's TOTAL is its start-up, download, and the longer of the two",
+            f"volumes: each group's data and its outputs with windows of {self.window_seconds:g} s "
+            f"(--window-seconds); the combine step's {self.combine_volume_gb:,} GB",
+            self._inventory_line(),
             self._run_line(),
             f"this listing: {self.list_requests:,} ListObjectsV2 request(s), "
             f"${self.list_requests * S3_LIST_DOLLARS.value:,.2f}"
@@ -142,31 +165,43 @@ class Plan:
         if self.empty_groups:
             lines.append(f"empty: {', '.join(self.empty_groups)} (no objects under the group's folder)")
         for g in self.over_quota:
-            lines.append(self._over_quota_line(g))
+            lines.append(self._over_quota_line(f"group {g.listing.group}", g.estimate.volume_gb))
+        if self.combine_volume_gb > self.volume_quota_gb:
+            lines.append(self._over_quota_line("the combine step", self.combine_volume_gb))
         lines.append(f"figures and their sources: {COST_MODEL_DOC} (plan --output json lists them)")
         return "\n".join(lines)
 
     def _total_row(self) -> Sequence[str]:
         return ("total", f"{self.objects:,}", size_text(self.bytes), *[""] * 5, f"${self.dollars:,.2f}", "")
 
+    def _inventory_line(self) -> str:
+        i = self.inventory
+        return (
+            f"inventory step: {duration_text(i.total_seconds)} on {i.instance.name}, {i.list_requests:,} "
+            f"ListObjectsV2 request(s), ${i.dollars:,.2f}, on every execution (one whose data did not "
+            "change runs it alone)"
+        )
+
     def _run_line(self) -> str:
         per_tb = self.dollars_per_tb
         return (
-            f"run: {duration_text(self.wall_seconds)} with {self.parallel} step(s) at a time, "
+            f"run: {duration_text(self.wall_seconds)}, the inventory step then {self.parallel} group step(s) "
+            "at a time, "
             f"{self.instance_hours:,.1f} instance-hours, ${self.dollars:,.2f}"
             + (f", ${per_tb:,.2f} per TB" if per_tb is not None else "")
             + " (the combine step's few minutes not counted)"
         )
 
-    def _over_quota_line(self, g: GroupPlan) -> str:
-        group, volume = g.listing.group, g.estimate.volume_gb
+    def _over_quota_line(self, step: str, volume: int) -> str:
+        shorter = ", or choose longer windows" if self.window_seconds else ""
         if volume > MAX_VOLUME_GB:
+            remedy = "split the group's folder" if step.startswith("group") else "use fewer groups a pipeline"
             return (
-                f"over the volume quota: group {group} needs {volume:,} GB, more than the "
-                f"{MAX_VOLUME_GB:,} GB a Processing instance's volume can have: split the group's folder"
+                f"over the volume quota: {step} needs {volume:,} GB, more than the {MAX_VOLUME_GB:,} GB a "
+                f"Processing instance's volume can have: {remedy}{shorter}"
             )
         return (
-            f"over the volume quota: group {group} needs {volume:,} GB, more than the "
+            f"over the volume quota: {step} needs {volume:,} GB, more than the "
             f"{self.volume_quota_gb:,} GB of '{VOLUME_QUOTA_NAME}': raise it in Service Quotas, then "
             "plan --volume-quota-gb N"
         )
@@ -179,14 +214,34 @@ def make_plan(
     instances: int,
     parallel: int,
     volume_quota_gb: int,
+    window_seconds: float,
 ) -> Plan:
+    """The plan of the groups ``listings`` found, their volumes sized for windows of ``window_seconds``."""
     groups = [
         GroupPlan(
-            listing, estimate_group(instance, listing.bytes, listing.objects, listing.volume_gb, instances)
+            listing,
+            estimate_group(
+                instance, listing.bytes, listing.objects, volume_gb(listing.bytes, window_seconds), instances
+            ),
         )
         for listing in listings
     ]
-    return Plan(input_root, instance, instances, parallel, volume_quota_gb, groups)
+    on_s3 = input_root.startswith(S3_SCHEME)
+    pages = [listing.pages if on_s3 else s3_pages(listing.objects) for listing in listings]
+    inventory = estimate_inventory(
+        instance_type(INVENTORY_INSTANCE_TYPE), INVENTORY_VOLUME_GB, pages, LISTING_THREADS
+    )
+    combine_volume = combine_volume_gb([listing.bytes for listing in listings], window_seconds)
+    return Plan(
+        input_root, instance, instances, parallel, volume_quota_gb, groups, inventory, window_seconds,
+        combine_volume,
+    )  # fmt: skip
+
+
+def s3_pages(objects: int) -> int:
+    """The ListObjectsV2 pages a group of ``objects`` takes once in S3 (a local folder's, before its upload);
+    an empty group takes one."""
+    return max(1, -(-objects // PAGE_SIZE))
 
 
 def _row(g: GroupPlan) -> Sequence[str]:

@@ -15,14 +15,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from steps.contract.arguments import add_strict_option
+from steps.contract.arguments import (
+    DEFAULT_WINDOW_SECONDS,
+    WINDOW_SECONDS_OPTION,
+    add_strict_option,
+    window_seconds,
+)
 
 DEFAULT_INPUT = Path("/opt/ml/processing/input")
 DEFAULT_OUTPUT = Path("/opt/ml/processing/output")
 
 INPUT_VERSION_OPTION = "--input-version"
-WINDOW_SECONDS_OPTION = "--window-seconds"
-DEFAULT_WINDOW_SECONDS = 60.0  # windows.parquet's window length; 0 writes no windows
 
 # What --help says, as plain text (the module's docstring is for the code's readers).
 DESCRIPTION = """\
@@ -146,23 +149,6 @@ def _host_share(text: str) -> tuple[int, int]:
     if not 0 <= share[0] < share[1]:
         raise argparse.ArgumentTypeError(f"host index {share[0]} is not within 0 ... {share[1] - 1}")
     return share
-
-
-# Longer windows are a record, not a window: a day bounds the samples a window holds in memory.
-MAX_WINDOW_SECONDS = 86_400.0
-
-
-def window_seconds(text: str) -> float:
-    """An argument type: a window length in seconds, 0 (no windows) up to a day."""
-    try:
-        value = float(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from exc
-    if not 0 <= value <= MAX_WINDOW_SECONDS:  # NaN fails this too
-        raise argparse.ArgumentTypeError(
-            f"must be from 0 (no windows) to {MAX_WINDOW_SECONDS:g} seconds, not {text!r}"
-        )
-    return value
 
 
 def positive_int(text: str) -> int:

@@ -20,28 +20,21 @@ import json
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from steps.contract.arguments import DEFAULT_WINDOW_SECONDS, WINDOW_SECONDS_OPTION, window_seconds
 from steps.contract.failure import printable
 
-from .listing import (
-    MAX_VOLUME_GB,
-    S3_SCHEME,
-    VOLUME_QUOTA_GB,
-    VOLUME_QUOTA_NAME,
-    GroupListing,
-    list_group,
-    volume_gb,
-)
+from .listing import S3_SCHEME, GroupListing, OnPage, connections_for, list_group, list_groups
+from .volumes import MAX_VOLUME_GB, VOLUME_QUOTA_GB, VOLUME_QUOTA_NAME, combine_volume_gb, volume_gb
 
 DEFAULT_OUTPUT = Path("/opt/ml/processing/output")
 PROPERTY_FILE = "inventory.json"  # in the output folder; the pipeline declares it as the step's property file
 MANIFEST_FIELD = "manifest"
 VOLUME_FIELD = "volume_gb"
-LISTING_THREADS = 16  # groups listed at once: each waits on S3, one page (up to 1,000 keys) at a time
+COMBINE_KEY = "combine"  # inventory.json's entry for the combine step: its VOLUME_FIELD
 # CreateProcessingJob takes at most 100 container arguments of at most 256 characters each: the group names
 # travel comma-separated, as many to an argument as fit, so a hundred groups take two arguments, not 100.
 MAX_ARGUMENT_CHARACTERS = 256
@@ -50,8 +43,8 @@ GROUP_SEPARATOR = ","
 DESCRIPTION = """\
 List every group folder under the input root (S3 or a local folder): objects, bytes and a fingerprint of
 their keys, sizes and ETags; keep each group's manifest under <manifest root>/<group>/<fingerprint>.manifest;
-write inventory.json with each group's manifest and the volume its step needs. Fails, writing no
-inventory.json, if a group has no objects or needs a volume larger than the quota.
+write inventory.json with each group's manifest and the volume its step needs, and the combine step's volume.
+Fails, writing no inventory.json, if a group has no objects or a step needs a volume larger than the quota.
 
 The same command runs as the pipeline's first SageMaker Processing job: python3 -m steps.inventory.command."""
 
@@ -62,9 +55,10 @@ def group_key(group: str) -> str:
     return f"group_{group}"
 
 
-def property_path(group: str, field: str) -> str:
-    """The JSONPath of one of a group's fields in inventory.json, as the pipeline's JsonGet reads it."""
-    return f"{group_key(group)}.{field}"
+def property_path(group: str | None, field: str) -> str:
+    """The JSONPath of one of a group's fields in inventory.json, as the pipeline's JsonGet reads it; with no
+    group, the combine step's."""
+    return f"{COMBINE_KEY if group is None else group_key(group)}.{field}"
 
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -104,6 +98,14 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         help=f"the account's quota '{VOLUME_QUOTA_NAME}' (default: %(default)s, a new account's)",
     )
     parser.add_argument(
+        WINDOW_SECONDS_OPTION,
+        type=window_seconds,
+        default=DEFAULT_WINDOW_SECONDS,
+        metavar="SECONDS",
+        help="the extract steps' window length, which their outputs and the combine step's grow with as it "
+        "shortens (default: %(default)g; 0: no windows)",
+    )
+    parser.add_argument(
         "--kms-key-id", default="", help="KMS key of the manifests written to S3 (else SSE-S3)"
     )
     parser.add_argument(
@@ -119,13 +121,14 @@ def arguments(
     output_dir: Any,
     volume_size_argument: Any,
     volume_quota_argument: Any,
+    window_seconds_argument: Any,
     kms_key_id: str = "",
     region: str = "",
 ) -> list[Any]:
     """The command line :func:`build_parser` parses, from values or the pipeline's expressions for them.
-    ``volume_size_argument`` and ``volume_quota_argument`` are ``--option=VALUE`` as one argument each (joined
-    from the pipeline's parameters); empty options are left out (CreateProcessingJob refuses an empty
-    argument)."""
+    ``volume_size_argument``, ``volume_quota_argument`` and ``window_seconds_argument`` are ``--option=VALUE``
+    as one argument each (joined from the pipeline's parameters); empty options are left out
+    (CreateProcessingJob refuses an empty argument)."""
     optional = [("--kms-key-id", kms_key_id), ("--region", region)]
     return [
         "--input-root", input_root,
@@ -133,6 +136,7 @@ def arguments(
         "--output-dir", output_dir,
         volume_size_argument,
         volume_quota_argument,
+        window_seconds_argument,
         *(item for option, value in optional if value for item in (option, value)),
         "--groups", *packed_names(groups),
     ]  # fmt: skip
@@ -164,13 +168,14 @@ class InventoryError(RuntimeError):
 
 def run(args: argparse.Namespace) -> int:
     try:
-        listings = inventory(args)
+        found = inventory(args)
     except InventoryError as exc:
         print(f"error: {printable(str(exc))}", file=sys.stderr)
         return 1
     except OSError as exc:  # its scratch folder or inventory.json cannot be written
         print(f"error: {printable(str(exc))}", file=sys.stderr)
         return 1
+    listings, combine_volume = found
     for listing, manifest, volume, new in listings:
         state = "written" if new else "unchanged, kept"
         print(
@@ -178,13 +183,14 @@ def run(args: argparse.Namespace) -> int:
             f"fingerprint {listing.fingerprint[:16]}, volume {volume} GB, manifest {printable(manifest)} "
             f"({state})"
         )
+    print(f"combine step: volume {combine_volume} GB")
     print(f"wrote {printable(str(args.output_dir / PROPERTY_FILE))}")
     return 0
 
 
-def inventory(args: argparse.Namespace) -> list[tuple[GroupListing, str, int, bool]]:
+def inventory(args: argparse.Namespace) -> tuple[list[tuple[GroupListing, str, int, bool]], int]:
     """List the groups, check them, keep their manifests and write inventory.json: for each group its listing,
-    manifest URI, volume and whether the manifest was new."""
+    manifest URI, volume and whether the manifest was new; and the combine step's volume."""
     from steps.contract.atomic import atomic_text
     from steps.contract.s3 import aws_region
 
@@ -192,24 +198,27 @@ def inventory(args: argparse.Namespace) -> list[tuple[GroupListing, str, int, bo
 
     groups = list(dict.fromkeys(name for names in args.groups for name in names))
     on_s3 = any(str(root).startswith(S3_SCHEME) for root in (args.input_root, args.manifest_root))
-    client = _s3_client(aws_region(args.region)) if on_s3 else None
+    client = _s3_client(aws_region(args.region), connections_for(len(groups))) if on_s3 else None
     with tempfile.TemporaryDirectory(prefix="inventory-") as scratch:
         written = {group: Path(scratch, f"{index}.manifest") for index, group in enumerate(groups)}
 
-        def list_one(group: str) -> GroupListing:
+        def list_one(group: str, on_page: OnPage) -> GroupListing:
             with open(written[group], "w", encoding="utf-8") as manifest:
-                return _listed(args.input_root, group, client, manifest)
+                return _listed(args.input_root, group, client, manifest, on_page)
 
-        with ThreadPoolExecutor(max_workers=min(LISTING_THREADS, len(groups))) as pool:
-            listings = list(pool.map(list_one, groups))
-        volumes = {listing.group: _volume(listing, args.volume_size_gb) for listing in listings}
-        _check(listings, volumes, args.volume_size_gb, args.volume_quota_gb)
+        listings = list_groups(groups, list_one)
+        volumes = {
+            listing.group: args.volume_size_gb or volume_gb(listing.bytes, args.window_seconds)
+            for listing in listings
+        }
+        combine_volume = combine_volume_gb([listing.bytes for listing in listings], args.window_seconds)
+        _check(listings, volumes, combine_volume, args)
         results = []
         for listing in listings:
             uri = manifest_uri(args.manifest_root, listing.group, listing.fingerprint)
             new = _kept(written[listing.group], uri, client, args.kms_key_id)
             results.append((listing, uri, volumes[listing.group], new))
-    properties: dict[str, Any] = {"groups": groups}
+    properties: dict[str, Any] = {"groups": groups, COMBINE_KEY: {VOLUME_FIELD: combine_volume}}
     for listing, uri, volume, _ in results:
         properties[group_key(listing.group)] = {
             MANIFEST_FIELD: uri,
@@ -221,12 +230,12 @@ def inventory(args: argparse.Namespace) -> list[tuple[GroupListing, str, int, bo
         }
     with atomic_text(args.output_dir / PROPERTY_FILE) as stream:
         json.dump(properties, stream, indent=1)
-    return results
+    return results, combine_volume
 
 
-def _listed(root: str, group: str, client: Any, manifest: Any) -> GroupListing:
+def _listed(root: str, group: str, client: Any, manifest: Any, on_page: OnPage) -> GroupListing:
     with _one_line(f"listing {root.rstrip('/')}/{group}/"):
-        return list_group(root, group, client, manifest)
+        return list_group(root, group, client, manifest, on_page)
 
 
 def _kept(written: Path, uri: str, client: Any, kms_key_id: str) -> bool:
@@ -250,27 +259,36 @@ def _one_line(doing: str) -> Iterator[None]:
         raise InventoryError(f"{doing}: {exc}") from None
 
 
-def _volume(listing: GroupListing, given: int) -> int:
-    return given or volume_gb(listing.bytes)
-
-
-def _check(listings: Sequence[GroupListing], volumes: dict[str, int], given: int, quota: int) -> None:
-    """Every problem that would stop a group step, in one message: better now than after the others ran."""
+def _check(
+    listings: Sequence[GroupListing], volumes: dict[str, int], combine_volume: int, args: argparse.Namespace
+) -> None:
+    """Every problem that would stop a group step or the combine step, in one message: better now than after
+    the others ran."""
+    given, quota, window = args.volume_size_gb, args.volume_quota_gb, args.window_seconds
     problems = []
     empty = [listing.prefix for listing in listings if listing.objects == 0]
     if empty:
         problems.append(f"no objects under {', '.join(empty)}")
     if given:
-        small = {g.group: volume_gb(g.bytes) for g in listings if g.objects and given < volume_gb(g.bytes)}
+        needed = {f"group {g.group}": volume_gb(g.bytes, window) for g in listings if g.objects}
+        small = {group: size for group, size in needed.items() if given < size}
         if small:
             problems.append(f"--volume-size-gb {given} is too small for the groups' data ({_needs(small)})")
-    too_big = {group: size for group, size in volumes.items() if size > MAX_VOLUME_GB}
+    sizes = {f"group {group}": size for group, size in volumes.items()}
+    too_big = {step: size for step, size in sizes.items() if size > MAX_VOLUME_GB}
     if too_big:
         problems.append(
             f"no instance can hold these groups ({_needs(too_big)}; a volume has at most {MAX_VOLUME_GB} "
             "GB): split each into groups of its record-set folders"
+            + (", or choose longer windows" if window else "")
         )
-    over = {group: size for group, size in volumes.items() if quota < size <= MAX_VOLUME_GB}
+    if combine_volume > MAX_VOLUME_GB:
+        problems.append(
+            f"the combine step needs {combine_volume} GB for the windows of {window:g} s, more than a volume "
+            f"may have ({MAX_VOLUME_GB} GB): choose longer windows, or fewer groups a pipeline"
+        )
+    sizes["the combine step"] = combine_volume
+    over = {step: size for step, size in sizes.items() if quota < size <= MAX_VOLUME_GB}
     if over:
         problems.append(
             f"over the volume quota of {quota} GB ({_needs(over)}): raise the SageMaker quota "
@@ -282,13 +300,15 @@ def _check(listings: Sequence[GroupListing], volumes: dict[str, int], given: int
 
 
 def _needs(sizes: dict[str, int]) -> str:
-    return ", ".join(f"group {group} needs {size} GB" for group, size in sizes.items())
+    """``{"group 30": 1203}`` as ``group 30 needs 1203 GB``."""
+    return ", ".join(f"{step} needs {size} GB" for step, size in sizes.items())
 
 
-def _s3_client(region: str) -> Any:
+def _s3_client(region: str, connections: int) -> Any:
     import boto3
+    from botocore.config import Config
 
-    return boto3.client("s3", region_name=region or None)
+    return boto3.client("s3", region_name=region or None, config=Config(max_pool_connections=connections))
 
 
 def _whole_number(text: str) -> int:

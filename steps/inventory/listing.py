@@ -1,5 +1,6 @@
 """A group's objects listed in one streaming pass: how many, how many bytes, a fingerprint of their keys,
-sizes and ETags, and (optionally) the SageMaker manifest naming exactly those objects.
+sizes and ETags, and (optionally) the SageMaker manifest naming exactly those objects; and many groups listed
+side by side, a thread each (the inventory step's and plan's listings).
 
 The listing is S3's (ListObjectsV2, a page of up to 1,000 keys at a time) or, for a local run, a folder's; it
 never holds more than one page, so a group of millions of objects lists in constant memory. Objects are taken
@@ -11,28 +12,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import stat
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 S3_SCHEME = "s3://"
 PAGE_SIZE = 1000  # ListObjectsV2's maximum
-
-# The volume a group step gets: the group's bytes (File mode copies them all onto it before the step starts),
-# plus room for the step's outputs and the file system's own overhead. The outputs are a few kB per record
-# (features.parquet, errors.jsonl), well under 1 % of the signal bytes; 10 % and 2 GiB more are headroom.
-VOLUME_HEADROOM = 0.10
-VOLUME_EXTRA_GIB = 2
-GIB = 2**30
-# The default account quota 'Size of EBS volume for a processing job instance', in GB (the quota's unit, and
-# the API's VolumeSizeInGB's): a group whose volume would exceed it cannot start until it is raised.
-VOLUME_QUOTA_GB = 1024
-VOLUME_QUOTA_NAME = "Size of EBS volume for a processing job instance"
-MAX_VOLUME_GB = 16384  # the API's maximum of ProcessingClusterConfig.VolumeSizeInGB
+# Groups listed at once, a thread each: a listing waits on S3 for one page at a time, and boto3's clients are
+# thread-safe (give the client a connection a thread: max_pool_connections, botocore's default is 10).
+LISTING_THREADS = 16
+OnPage = Callable[[int, int], None]  # (objects, bytes) of the page just listed
 
 
 @dataclass(frozen=True)
@@ -53,15 +47,6 @@ class GroupListing:
     fingerprint: str  # sha256 (hex) of the prefix and every object's key, size and ETag, in listing order
     pages: int = 0  # the listing's pages: on S3, its ListObjectsV2 requests (an empty prefix is one page)
 
-    @property
-    def volume_gb(self) -> int:
-        return volume_gb(self.bytes)
-
-
-def volume_gb(group_bytes: int) -> int:
-    """The volume, in GB (GiB, as EBS counts), a group step needs for ``group_bytes`` of input."""
-    return math.ceil(group_bytes * (1 + VOLUME_HEADROOM) / GIB) + VOLUME_EXTRA_GIB
-
 
 def group_prefix(root: str, group: str) -> str:
     """The group's folder under the input root, with a trailing "/": the prefix of group p0 must not also take
@@ -74,7 +59,7 @@ def list_group(
     group: str,
     s3_client: Any = None,
     manifest: TextIO | None = None,
-    on_page: Callable[[int, int], None] | None = None,
+    on_page: OnPage | None = None,
 ) -> GroupListing:
     """List the group's objects under ``root`` (an s3:// URI, with ``s3_client``; or a local folder),
     writing the manifest to ``manifest`` if given; ``on_page(objects, bytes)`` is called after each page."""
@@ -100,6 +85,58 @@ def list_group(
     if manifest is not None:
         manifest.write("]\n")
     return GroupListing(group, prefix, objects, total, fingerprint.hexdigest(), pages_read)
+
+
+def connections_for(groups: int) -> int:
+    """The S3 client's connection pool for listing ``groups`` at once: one a listing thread, and no fewer
+    than botocore's default."""
+    return max(10, min(LISTING_THREADS, groups))
+
+
+class ListingStopped(Exception):
+    """Raised in a listing's thread, at its next page, when another listing failed or the caller was
+    interrupted."""
+
+
+def list_groups(
+    groups: Sequence[str],
+    list_one: Callable[[str, OnPage], GroupListing],
+    on_page: OnPage | None = None,
+    on_listed: Callable[[GroupListing], None] | None = None,
+) -> list[GroupListing]:
+    """Each of ``groups`` listed by ``list_one(group, on_page)`` (which lists it as :func:`list_group` does,
+    passing ``on_page`` on), :data:`LISTING_THREADS` at once, in the order given. ``on_page`` is called after
+    every page of any group, from the listings' threads; ``on_listed`` as each group's listing ends, from the
+    caller's. The first
+    listing to fail stops the others at their next page, and its error is raised."""
+    stop = threading.Event()
+
+    def page_listed(objects: int, page_bytes: int) -> None:
+        if stop.is_set():
+            raise ListingStopped
+        if on_page is not None:
+            on_page(objects, page_bytes)
+
+    def listed(group: str) -> GroupListing:
+        if stop.is_set():
+            raise ListingStopped
+        return list_one(group, page_listed)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(LISTING_THREADS, len(groups)))) as pool:
+        futures: list[Future[GroupListing]] = [pool.submit(listed, group) for group in groups]
+        pending = set(futures)
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    listing = future.result()  # the first failure raises here
+                    if on_listed is not None:
+                        on_listed(listing)
+        except BaseException:
+            stop.set()  # the running listings stop at their next page, the others do not start
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    return [future.result() for future in futures]
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:

@@ -217,7 +217,7 @@ def test_a_schedule_and_a_cli_start_are_the_same_execution(service: Service) -> 
     ]
 
 
-def test_the_groups_volume_is_the_inventorys(aws: MotoAws, service: Service) -> None:
+def test_the_groups_and_the_combine_steps_volumes_are_the_inventorys(aws: MotoAws, service: Service) -> None:
     captured: dict[str, Any] = {}
     original = service.run_batch
 
@@ -225,7 +225,7 @@ def test_the_groups_volume_is_the_inventorys(aws: MotoAws, service: Service) -> 
         batch: Sequence[Mapping[str, Any]], evaluation: Evaluation, succeeded: StepDone
     ) -> set[str]:
         for step in batch:
-            if step["Name"].startswith("Extract"):
+            if step["Name"] != "Inventory":
                 captured[step["Name"]] = evaluation.value(step["Arguments"])
         return original(batch, evaluation, succeeded)
 
@@ -237,3 +237,5 @@ def test_the_groups_volume_is_the_inventorys(aws: MotoAws, service: Service) -> 
         records = next(i for i in request["ProcessingInputs"] if i["InputName"] == "records")["S3Input"]
         assert records["S3DataType"] == "ManifestFile"
         assert records["S3Uri"].startswith(f"s3://{BUCKET}/waveform-pipeline/output/manifests/{group}/")
+    combine = captured["Combine"]["ProcessingResources"]["ClusterConfig"]
+    assert combine["VolumeSizeInGB"] == 200  # its least: the windows of three small groups take little

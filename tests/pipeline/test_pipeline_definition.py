@@ -64,9 +64,10 @@ def test_group_steps_are_independent_and_read_their_inventoried_objects_fully_re
 ) -> None:
     definition = build(aws)
     edges = step_edges(definition)
-    assert edges == sorted(  # no edge between group steps
+    assert edges == sorted(  # no edge between group steps; the combine step's volume is the inventory's
         [("Inventory", f"Extract{g}") for g in range(30, 40)]
         + [(f"Extract{g}", "Combine") for g in range(30, 40)]
+        + [("Inventory", "Combine")]
     )
     inventory = {"Get": "Steps.Inventory.PropertyFiles.Inventory"}
     for group in range(30, 40):
@@ -120,6 +121,13 @@ def test_combine_is_given_every_group_steps_output_property_in_its_environment(a
     for name, step in steps_by_name(build(aws)).items():  # the others have no environment at all
         if name != "Combine":
             assert "Environment" not in step["Arguments"], name
+    # on a volume the inventory sized for every group's windows
+    assert combine["Arguments"]["ProcessingResources"]["ClusterConfig"]["VolumeSizeInGB"] == {
+        "Std:JsonGet": {
+            "PropertyFile": {"Get": "Steps.Inventory.PropertyFiles.Inventory"},
+            "Path": "combine.volume_gb",
+        }
+    }
 
 
 def test_parameters_have_defaults_and_descriptions(aws: MotoAws) -> None:
@@ -360,6 +368,7 @@ def test_graph_is_mermaid_with_every_edge(aws: MotoAws) -> None:
         '    Combine["Combine-groups"]\n'
         "    Extract30 --> Combine\n"
         "    Extract31 --> Combine\n"
+        "    Inventory --> Combine\n"
         "    Inventory --> Extract30\n"
         "    Inventory --> Extract31\n"
     )

@@ -18,15 +18,16 @@ from pipeline.planning.cost_figures import FIGURES
 from pipeline.planning.cost_model import (
     cheapest_io_bound,
     compute_seconds,
-    dollars_per_tb,
     download_bytes_per_second,
     estimate_group,
+    estimate_inventory,
     read_bytes_per_second,
     wall_seconds,
 )
 from pipeline.planning.instance_types import INSTANCE_TYPES, SOURCES
 from pipeline.planning.plan import duration_text, make_plan, size_text
-from steps.inventory.listing import GroupListing, volume_gb
+from steps.inventory.listing import GroupListing
+from steps.inventory.volumes import volume_gb
 from tests.aws import MotoAws
 from tests.fresh_interpreter import modules_after
 from tests.pipeline.cli_fixtures import BUCKET, Cli
@@ -71,7 +72,8 @@ def test_each_group_is_listed_with_its_objects_bytes_and_volume(three_groups: Cl
     groups = by_group(document)
     assert list(groups) == ["30", "31", "32"]
     assert [(g["objects"], g["bytes"]) for g in groups.values()] == [(3, 6000), (1, 5 * MIB), (0, 0)]
-    assert [g["volume_gb"] for g in groups.values()] == [volume_gb(6000), volume_gb(5 * MIB), volume_gb(0)]
+    sizes = [volume_gb(6000, 60), volume_gb(5 * MIB, 60), volume_gb(0, 60)]  # WindowSeconds' default
+    assert [g["volume_gb"] for g in groups.values()] == sizes
     assert groups["30"]["prefix"] == f"{ROOT}/30/"
     assert document["totals"]["objects"] == 4 and document["totals"]["bytes"] == 6000 + 5 * MIB
     assert document["empty_groups"] == ["32"] and document["over_volume_quota"] == []
@@ -110,9 +112,9 @@ def test_the_table_names_each_group_the_totals_and_the_empty_and_over_quota_grou
     assert "empty: 32 (no objects under the group's folder)" in lines
     over = [line for line in lines if line.startswith("over the volume quota")]
     assert over == [
-        f"over the volume quota: group {group} needs 3 GB, more than the 2 GB of 'Size of EBS volume for a "
+        f"over the volume quota: {step} needs {size} GB, more than the 2 GB of 'Size of EBS volume for a "
         "processing job instance': raise it in Service Quotas, then plan --volume-quota-gb N"
-        for group in ("30", "31")  # an empty group's volume, 2 GB, fits
+        for step, size in (("group 30", 3), ("group 31", 3), ("the combine step", 200))  # group 32: 2 GB
     ]
     assert "this listing: 3 ListObjectsV2 request(s), $0.00" in lines
     assert lines[-1] == "figures and their sources: docs/cost-model.md (plan --output json lists them)"
@@ -220,7 +222,7 @@ def test_a_mimic_group_on_m5_xlarge_as_computed_by_hand() -> None:
     assert estimate.total_seconds == pytest.approx(total)
     assert estimate.instance_dollars == pytest.approx(0.23 * total / 3600)  # $0.6186
     assert estimate.volume_dollars == pytest.approx(689 * 0.14 * total / 3600 / 730)  # $0.3554
-    assert dollars_per_tb([estimate], MIMIC_GROUP_BYTES) == pytest.approx((0.6186 + 0.3554) / 0.67, rel=1e-3)
+    assert estimate.dollars / 0.67 == pytest.approx((0.6186 + 0.3554) / 0.67, rel=1e-3)  # per TB, no files
 
 
 def test_a_small_volume_and_a_fast_instance_download_at_the_volumes_128_mib() -> None:
@@ -262,7 +264,6 @@ def test_the_run_lasts_as_its_steps_fill_the_parallel_places() -> None:
     assert wall_seconds([5, 1, 1, 1], 2) == 5
     assert wall_seconds([1, 1, 1, 5], 2) == 6
     assert wall_seconds([2, 2], 10) == 2 and wall_seconds([], 4) == 0
-    assert dollars_per_tb([], 0) is None
 
 
 def test_the_default_instance_type_is_the_cheapest_per_tb_that_stays_io_bound_on_mimic() -> None:
@@ -280,7 +281,7 @@ def test_the_default_instance_type_is_the_cheapest_per_tb_that_stays_io_bound_on
 
 def test_a_group_larger_than_any_volume_says_to_split_it() -> None:
     huge = GroupListing("35", "s3://b/input/35/", 10, 20 * 10**12, "0" * 64)
-    plan = make_plan("s3://b/input", [huge], INSTANCE_TYPES["ml.c5.xlarge"], 1, 4, 1024)
+    plan = make_plan("s3://b/input", [huge], INSTANCE_TYPES["ml.c5.xlarge"], 1, 4, 1024, 0)
     assert [g.listing.group for g in plan.over_quota] == ["35"]
     assert (
         "over the volume quota: group 35 needs 20,492 GB, more than the 16,384 GB a Processing instance's "
@@ -293,3 +294,65 @@ def test_sizes_and_durations_read_as_people_write_them() -> None:
         "0 B", "999 B", "6.0 kB", "5.2 MB", "670.0 GB", "6.70 TB"
     ]  # fmt: skip
     assert [duration_text(s) for s in (0, 44.6, 60, 1089, 9681.7)] == ["0s", "45s", "1m", "18m", "2h41m"]
+
+
+def test_the_inventory_step_lists_its_groups_pages_side_by_side_before_the_groups_run() -> None:
+    """Every execution starts with the inventory step on ml.t3.medium: start-up, then each group's pages
+    one after another, 16 groups at a time; a LIST a page, a HEAD and at most a PUT a group's manifest."""
+    t3 = INSTANCE_TYPES["ml.t3.medium"]
+    inventory = estimate_inventory(t3, 10, [670, 0, 3], threads=16)
+    assert inventory.list_requests == 670 + 1 + 3  # an empty group is one request
+    assert inventory.listing_seconds == pytest.approx(670 * 0.2)  # the longest group's pages
+    assert inventory.total_seconds == pytest.approx(360 + 134)
+    requests = (674 + 3) * 0.005 / 1000 + 3 * 0.0004 / 1000
+    assert inventory.request_dollars == pytest.approx(requests)
+    hours = (360 + 134) / 3600
+    assert inventory.dollars == pytest.approx(0.05 * hours + 10 * 0.14 * hours / 730 + requests)
+    assert estimate_inventory(t3, 10, [5, 5, 5], threads=2).listing_seconds == pytest.approx(2.0)
+
+
+def test_the_run_counts_the_inventory_step_before_its_group_steps() -> None:
+    """A local root is planned as it will list once uploaded: a page for each 1,000 objects."""
+    listings = [GroupListing(g, f"/data/{g}/", 2500, 10**9, "0" * 64) for g in ("30", "31")]
+    plan = make_plan("/data", listings, INSTANCE_TYPES["ml.c5.xlarge"], 1, 1, 1024, 60)
+    assert plan.inventory.list_requests == 3 + 3
+    steps = [g.estimate.total_seconds for g in plan.groups]
+    assert plan.wall_seconds == pytest.approx(plan.inventory.total_seconds + sum(steps))  # one at a time
+    group_dollars = sum(g.estimate.dollars for g in plan.groups)
+    assert plan.dollars == pytest.approx(plan.inventory.dollars + group_dollars)
+    assert plan.dollars_per_tb == pytest.approx(plan.dollars / 0.002)
+    document = plan.as_json()
+    assert document["inventory"]["instance_type"] == "ml.t3.medium"
+    assert document["totals"]["wall_seconds"] == round(plan.wall_seconds, 1)
+    line = next(line for line in plan.text().splitlines() if line.startswith("inventory step: "))
+    assert "ml.t3.medium" in line and "6 ListObjectsV2 request(s)" in line
+
+
+def test_shorter_windows_need_larger_volumes_and_the_combine_step_is_named_over_the_quota() -> None:
+    listings = [GroupListing(str(g), f"s3://b/{g}/", 670_000, MIMIC_GROUP_BYTES, "0" * 64) for g in range(10)]
+    c5 = INSTANCE_TYPES["ml.c5.xlarge"]
+    sixty, one = (make_plan("s3://b", listings, c5, 1, 4, 1024, w) for w in (60, 1))
+    assert [g.estimate.volume_gb for g in sixty.groups] == [volume_gb(MIMIC_GROUP_BYTES, 60)] * 10
+    assert one.groups[0].estimate.volume_gb > 1.4 * sixty.groups[0].estimate.volume_gb
+    assert sixty.combine_volume_gb == 200 and one.combine_volume_gb > 1024
+    assert not [line for line in sixty.text().splitlines() if line.startswith("over the volume quota")]
+    over = [line for line in one.text().splitlines() if line.startswith("over the volume quota")]
+    assert over == [
+        f"over the volume quota: the combine step needs {one.combine_volume_gb:,} GB, more than the 1,024 GB "
+        "of 'Size of EBS volume for a processing job instance': raise it in Service Quotas, then plan "
+        "--volume-quota-gb N"
+    ]
+    assert one.as_json()["combine_over_volume_quota"] is True and one.as_json()["window_seconds"] == 1
+    volumes = "volumes: each group's data and its outputs with windows of 1 s (--window-seconds); the combine"
+    assert volumes in one.text()
+
+
+def test_plan_takes_the_window_length(three_groups: Cli) -> None:
+    default, short = planned(three_groups), planned(three_groups, "--window-seconds", "0.0001")
+    assert default["window_seconds"] == 60 and short["window_seconds"] == 0.0001
+    larger = by_group(short)["31"]["volume_gb"]
+    assert larger == volume_gb(5 * MIB, 0.0001) > by_group(default)["31"]["volume_gb"]
+    with pytest.raises(SystemExit) as exited:
+        three_groups("plan", "--window-seconds", "-1")
+    assert exited.value.code == 2
+    assert "must be from 0 (no windows) to 86400 seconds" in three_groups.capsys.readouterr().err

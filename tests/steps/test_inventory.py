@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 
 from steps.inventory import command as inventory
-from steps.inventory.listing import (
+from steps.inventory.listing import PAGE_SIZE, list_group
+from steps.inventory.volumes import (
+    COMBINE_MIN_VOLUME_GB,
     GIB,
     MAX_VOLUME_GB,
-    PAGE_SIZE,
     VOLUME_EXTRA_GIB,
-    list_group,
+    combine_volume_gb,
     volume_gb,
 )
 from tests.aws import MotoAws
@@ -130,8 +131,29 @@ def test_a_local_folder_lists_with_modification_times_for_etags(tmp_path: Path) 
     ],
 )
 def test_a_volume_holds_the_group_and_headroom(group_bytes: int, expected: int) -> None:
-    assert volume_gb(group_bytes) == expected
-    assert volume_gb(group_bytes) * GIB >= group_bytes * 1.1
+    assert volume_gb(group_bytes, 0) == expected  # no windows
+    assert volume_gb(group_bytes, 0) * GIB >= group_bytes * 1.1
+
+
+@pytest.mark.parametrize("window", [86_400, 60, 10, 1, 0.1])
+def test_a_volume_holds_the_windows_twice_as_they_grow_with_shorter_windows(window: float) -> None:
+    """Windows of 125 one-byte samples a second (MIMIC-III's waveforms), a 29-byte row per window: the parts
+    and the file they are copied into."""
+    group = 670 * 10**9
+    windows = group / (125 * window) * 29
+    assert volume_gb(group, window) * GIB >= group * 1.1 + 2 * windows
+    assert volume_gb(group, window) >= volume_gb(group, 0)
+    assert volume_gb(group, 1) > 1.4 * volume_gb(group, 0)  # 1-s windows: 46 % more than the input
+    assert volume_gb(group, 60) < 1.02 * volume_gb(group, 0)
+
+
+def test_the_combine_volume_holds_every_groups_windows_and_the_largest_again() -> None:
+    groups = [670 * 10**9] * 10  # MIMIC-III
+    assert combine_volume_gb(groups, 0) == COMBINE_MIN_VOLUME_GB == combine_volume_gb([], 60)
+    assert combine_volume_gb(groups, 60) == COMBINE_MIN_VOLUME_GB  # ~26 GB of windows
+    windows = 11 * 670 * 10**9 / (125 * 10) * 29  # 10-s windows: ~171 GB
+    assert combine_volume_gb(groups, 10) * GIB >= windows * 1.1 + 30 * GIB
+    assert combine_volume_gb(groups, 1) > 1024  # beyond the default quota: the inventory names it
 
 
 def test_the_step_keeps_one_manifest_per_state_and_names_it_in_its_property_file(
@@ -178,9 +200,10 @@ def test_json_paths_of_the_property_file_read_each_groups_fields(
         (["--groups", "30", "33"], f"no objects under {ROOT}/33/"),
         (
             ["--groups", "30", "--volume-quota-gb", "2"],
-            "over the volume quota of 2 GB (group 30 needs 3 GB): raise the SageMaker quota 'Size of EBS "
-            "volume for a processing job instance' in Service Quotas to at least 3 GB, then pass the new "
-            "quota as --volume-quota-gb (the pipeline's VolumeQuotaGB parameter)",
+            "over the volume quota of 2 GB (group 30 needs 3 GB, the combine step needs 200 GB): raise the "
+            "SageMaker quota 'Size of EBS volume for a processing job instance' in Service Quotas to at "
+            "least 200 GB, then pass the new quota as --volume-quota-gb (the pipeline's VolumeQuotaGB "
+            "parameter)",
         ),
         (
             ["--groups", "30", "--volume-size-gb", "2"],
