@@ -136,26 +136,29 @@ def write_multifile_record(
     return path
 
 
+def random_signal_bytes(fmt: str, samples: int, rng: np.random.Generator) -> np.ndarray:
+    """Random bytes holding ``samples`` samples in format ``fmt`` (one wfdb cannot write), as uint8: small
+    steps for format 8's differences, valid words for 311."""
+    if fmt in {"310", "311"}:
+        n_bytes = math.ceil(samples * 4 / 3)
+        n_bytes += -n_bytes % 4 if fmt == "310" else 0
+    else:
+        n_bytes = int(samples * BYTES_PER_SAMPLE[fmt])
+    if fmt == "8":
+        return rng.integers(-6, 7, n_bytes, dtype=np.int8).view(np.uint8)  # small steps: a plausible signal
+    raw = rng.integers(0, 256, n_bytes, dtype=np.uint8)
+    if fmt == "311":
+        raw[3::4] &= 0x3F  # the two unused high bits of each 32-bit word are zero in a valid file
+    return raw
+
+
 def write_raw_record(
     folder: Path, name: str, fmt: str, n: int, n_sig: int, seed: int, gains: list[float] | None = None
 ) -> Path:
     """A record in a format wfdb cannot write: header text plus random signal bytes."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    flat = n * n_sig
-    if fmt in {"310", "311"}:
-        n_bytes = math.ceil(flat * 4 / 3)
-        n_bytes += -n_bytes % 4 if fmt == "310" else 0
-    else:
-        n_bytes = int(flat * BYTES_PER_SAMPLE[fmt])
-    if fmt == "8":
-        payload = rng.integers(-6, 7, n_bytes, dtype=np.int8).tobytes()  # small steps: a plausible signal
-    else:
-        raw = rng.integers(0, 256, n_bytes, dtype=np.uint8)
-        if fmt == "311":
-            raw[3::4] &= 0x3F  # the two unused high bits of each 32-bit word are zero in a valid file
-        payload = raw.tobytes()
-    (folder / f"{name}.dat").write_bytes(payload)
+    (folder / f"{name}.dat").write_bytes(random_signal_bytes(fmt, n * n_sig, rng).tobytes())
     gains = gains or [40.0 + 10 * i for i in range(n_sig)]
     lines = [f"{name} {n_sig} 125 {n}"]
     for i in range(n_sig):

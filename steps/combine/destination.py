@@ -55,9 +55,7 @@ def dataset_destination(args: argparse.Namespace, job_config: Path | None = None
         "--glue-table": args.glue_table,
     }
     if not args.dataset_s3_uri:
-        given = [option for option, value in s3_only.items() if value]
-        if given:
-            raise ValueError(f"{', '.join(given)} only apply with --dataset-s3-uri")
+        _refuse_without_s3(s3_only)
         return Path(args.dataset_dir) if args.dataset_dir else args.output_dir / DATASET_FOLDER
     if args.dataset_dir:
         raise ValueError("give --dataset-dir or --dataset-s3-uri, not both")
@@ -71,6 +69,13 @@ def dataset_destination(args: argparse.Namespace, job_config: Path | None = None
     return S3Dataset(uri, args.kms_key_id, args.glue_database, args.glue_table, aws_region(args.region))
 
 
+def _refuse_without_s3(s3_only: dict[str, str]) -> None:
+    """ValueError naming the S3-only options given a value when the dataset does not go to S3."""
+    given = [option for option, value in s3_only.items() if value]
+    if given:
+        raise ValueError(f"{', '.join(given)} only apply with --dataset-s3-uri")
+
+
 def windows_table_name(records_table: str) -> str:
     """The windows dataset's Glue table when it is not named: the records table's name and ``_windows``."""
     return f"{records_table}{WINDOWS_TABLE_SUFFIX}"
@@ -81,16 +86,9 @@ def windows_destination(args: argparse.Namespace, job_config: Path | None = None
     there (an S3Dataset whose ``uri`` is empty when no place was given: refused once windows are found);
     ValueError if the options contradict."""
     if not args.dataset_s3_uri:
-        given = [
-            option
-            for option, value in {
-                "--windows-s3-uri": args.windows_s3_uri,
-                "--glue-windows-table": args.glue_windows_table,
-            }.items()
-            if value
-        ]
-        if given:
-            raise ValueError(f"{', '.join(given)} only apply with --dataset-s3-uri")
+        _refuse_without_s3(
+            {"--windows-s3-uri": args.windows_s3_uri, "--glue-windows-table": args.glue_windows_table}
+        )
         return Path(args.windows_dir) if args.windows_dir else args.output_dir / WINDOWS_FOLDER
     if args.windows_dir:
         raise ValueError("give --windows-dir or --dataset-s3-uri, not both (with it, --windows-s3-uri)")

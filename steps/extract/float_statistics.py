@@ -17,7 +17,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .statistics import PERCENTILES, lerp, percentile_plan  # numpy's linear method, as for signals
+from .statistics import (  # numpy's linear method, and the row of statistics, as for signals
+    PERCENTILES,
+    PhysicalStatistics,
+    lerp,
+    percentile_plan,
+)
 
 DIGIT_BITS = 12
 MAX_DISTINCT = 1 << DIGIT_BITS  # keys a count keeps before it counts a coarser digit: 64 KiB of memory
@@ -108,20 +113,6 @@ class OrderStatistics:
             self.pending.append((KeyCounts(counts.shift, bucket), inner))
 
 
-@dataclass(frozen=True)
-class FloatStatistics:
-    """The statistics columns of one row, over the values present."""
-
-    n_valid: int
-    mean: float
-    std: float
-    min: float
-    max: float
-    p05: float
-    p50: float
-    p95: float
-
-
 class StreamedFloats:
     """One stream of float64 values (finite), fed batch by batch: pass one with :meth:`add`; then, while
     :meth:`counts_to_refine` names any, another pass feeding each of them the stream's :func:`order_keys`,
@@ -170,17 +161,17 @@ class StreamedFloats:
         plans = [percentile_plan(self.n, percent) for percent in PERCENTILES]
         return {rank for previous, following, _ in plans for rank in (previous, following)}
 
-    def statistics(self) -> FloatStatistics:
+    def statistics(self) -> PhysicalStatistics:
+        """The statistics columns over the values present."""
         if self.n == 0:
-            nan = math.nan
-            return FloatStatistics(0, nan, nan, nan, nan, nan, nan, nan)
+            return PhysicalStatistics.empty()
         assert self.selection is not None and not self.selection.pending, "order statistics not settled"
         found = self.selection.found
         p05, p50, p95 = (
             lerp(found[previous], found[following], gamma)
             for previous, following, gamma in (percentile_plan(self.n, percent) for percent in PERCENTILES)
         )
-        return FloatStatistics(
+        return PhysicalStatistics(
             n_valid=self.n,
             mean=self.total / self.n,
             std=math.sqrt(self.squared_deviations / self.n),

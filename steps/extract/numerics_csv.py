@@ -299,14 +299,7 @@ def _rows(task: NumericsCsvTask, summary: _Summary) -> list[dict[str, Any]]:
                 "fs": math.nan,  # irregular rows
                 "n_samples": summary.rows,
                 "duration_s": duration,
-                "n_valid": stats.n_valid,
-                "mean": stats.mean,
-                "std": stats.std,
-                "min": stats.min,
-                "max": stats.max,
-                "p05": stats.p05,
-                "p50": stats.p50,
-                "p95": stats.p95,
+                **stats.columns(),
                 "clip_fraction": math.nan,  # no digital format: neither clipping nor flat runs of it
                 "flat_fraction": math.nan,
                 "start_time": task.start.date_time,

@@ -28,7 +28,7 @@ _RADIX_LOW_BITS = 16  # wider formats: high-bit histogram in pass one, low 16 bi
 
 @dataclass(frozen=True)
 class PhysicalStatistics:
-    """The statistics columns of one feature row."""
+    """The statistics columns of one feature row: a signal's physical values, or a numerics table's column."""
 
     n_valid: int
     mean: float
@@ -43,6 +43,19 @@ class PhysicalStatistics:
     def empty(cls) -> PhysicalStatistics:
         nan = math.nan
         return cls(0, nan, nan, nan, nan, nan, nan, nan)
+
+    def columns(self) -> dict[str, float]:
+        """The row's statistics columns by name, in the feature schema's order."""
+        return {
+            "n_valid": self.n_valid,
+            "mean": self.mean,
+            "std": self.std,
+            "min": self.min,
+            "max": self.max,
+            "p05": self.p05,
+            "p50": self.p50,
+            "p95": self.p95,
+        }
 
 
 class SortedCounts:

@@ -10,15 +10,14 @@ tests compare with wfdb, never with these arrays.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import wfdb
 
-from scripts.sample_data.records import RAW_FORMATS
-from steps.extract.wfdb_spec import BIT_RES, BYTES_PER_SAMPLE, INVALID_SAMPLE_VALUE, SAMPLE_VALUE_RANGE
+from scripts.sample_data.records import RAW_FORMATS, random_signal_bytes
+from steps.extract.wfdb_spec import BIT_RES, INVALID_SAMPLE_VALUE, SAMPLE_VALUE_RANGE
 
 FLAC = {"508", "516", "524"}
 
@@ -103,19 +102,8 @@ def write_multirate_record(
 def _write_raw(
     folder: Path, name: str, fmt: str, frames: int, samples_per_frame: Sequence[int], seed: int
 ) -> None:
-    rng = np.random.default_rng(seed)
-    flat = frames * sum(samples_per_frame)
-    if fmt in {"310", "311"}:
-        n_bytes = math.ceil(flat * 4 / 3)
-        n_bytes += -n_bytes % 4 if fmt == "310" else 0
-    else:
-        n_bytes = int(flat * BYTES_PER_SAMPLE[fmt])
-    if fmt == "8":
-        raw = rng.integers(-6, 7, n_bytes, dtype=np.int8).view(np.uint8)  # small steps: a plausible signal
-    else:
-        raw = rng.integers(0, 256, n_bytes, dtype=np.uint8)
-        if fmt == "311":
-            raw[3::4] &= 0x3F  # the two unused high bits of each 32-bit word are zero in a valid file
+    raw = random_signal_bytes(fmt, frames * sum(samples_per_frame), np.random.default_rng(seed))
+    n_bytes = len(raw)
     for start, length in ((n_bytes // 5, n_bytes // 6), (n_bytes // 2, n_bytes // 40 + 8)):
         raw[start : start + length] = 0  # zero bytes: equal samples (format 8: no change), some invalid
     (folder / f"{name}.dat").write_bytes(raw.tobytes())
